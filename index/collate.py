@@ -1,0 +1,249 @@
+"""Collation: the same clause across variants becomes one clause group.
+
+Two steps. Inside each variant, repetition loops (near-identical clauses a
+transcription repeated) collapse into one reading that counts its copies.
+Across variants, clauses are aligned by fuzzy similarity of their normalised
+wording (rapidfuzz), greedily from the most similar pair down, with average
+linkage and at most one reading per variant in a group. Each group then gets
+a canonical reading (the medoid), its support and the spans where readings
+diverge from the canonical wording.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from index.model import (
+    Clause,
+    ClauseGroup,
+    Collation,
+    Divergence,
+    Location,
+    Problem,
+    Reading,
+    Support,
+    Variant,
+)
+from index.segment import Segmenter, strip_marker
+
+# Similarity (0-100, rapidfuzz ratio) at or above which two clauses of one
+# variant are copies of each other, and a clause is compared with the clauses
+# this far back, so that a repeated block of several lines also collapses.
+LOOP_SIMILARITY = 88.0
+LOOP_WINDOW = 12
+# Bodies shorter than this are compared with their numbering marker.
+LOOP_MIN_CHARS = 8
+# Average-linkage similarity (0-1) at or above which clauses of different
+# variants are taken for the same clause.
+ALIGN_SIMILARITY = 0.6
+# A clause cut short in one variant still aligns through its best-matching
+# window in the longer reading (rapidfuzz partial_ratio), discounted, when it
+# is long enough for that window to mean something.
+PARTIAL_MIN_CHARS = 20
+PARTIAL_MIN_SHARE = 0.3
+PARTIAL_DISCOUNT = 0.8
+# Divergent spans closer than this many equal characters are reported as one.
+DIVERGENCE_MERGE_GAP = 1
+
+
+@dataclass
+class _Unit:
+    """A clause of one variant after loops collapsed: the first copy, and every copy."""
+
+    clause: Clause
+    copies: list[Clause] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return comparison_text(self.clause)
+
+
+def comparison_text(clause: Clause) -> str:
+    """The wording that alignment compares: numbering markers differ between variants."""
+    body = strip_marker(clause.text)
+    return body if len(body) >= LOOP_MIN_CHARS or clause.marker is None else clause.text
+
+
+def collapse_loops(clauses: list[Clause]) -> list[_Unit]:
+    """Fold each clause that repeats a recent clause of the same variant into that clause's unit."""
+    units: list[_Unit] = []
+    for clause in clauses:
+        key = comparison_text(clause)
+        target = None
+        for unit in reversed(units[-LOOP_WINDOW:]):
+            if unit.clause.level != clause.level:
+                continue
+            if _is_copy(unit, key):
+                target = unit
+                break
+        if target is None:
+            units.append(_Unit(clause, [clause]))
+        else:
+            target.copies.append(clause)
+    return units
+
+
+def _is_copy(unit: _Unit, key: str) -> bool:
+    if fuzz.ratio(unit.key, key) >= LOOP_SIMILARITY:
+        return True
+    # A loop copy cut short (or a full copy after a cut one) repeats the other's start exactly.
+    short, long_ = sorted((key, comparison_text(unit.copies[-1])), key=len)
+    return len(short) >= LOOP_MIN_CHARS and long_.startswith(short)
+
+
+def align(units: list[_Unit]) -> list[list[int]]:
+    """Cluster units of different variants; returns lists of unit indexes."""
+    n = len(units)
+    if n == 0:
+        return []
+    similarity = clause_similarity([u.key for u in units])
+    variant_of = [u.clause.variant for u in units]
+    same_variant = np.array([[a == b for b in variant_of] for a in variant_of])
+    similarity[same_variant] = 0.0
+    same_marker = np.array([[a.clause.marker == b.clause.marker for b in units] for a in units])
+    # The marker breaks ties ("二、主要任务" against "三、主要任务") without outweighing wording.
+    ranked = similarity + 0.02 * same_marker
+    rows, cols = np.nonzero(np.triu(similarity >= ALIGN_SIMILARITY, k=1))
+    order = np.argsort(-ranked[rows, cols], kind="stable")
+
+    cluster_of = list(range(n))
+    members: dict[int, list[int]] = {i: [i] for i in range(n)}
+    variants: dict[int, set[str]] = {i: {variant_of[i]} for i in range(n)}
+    for k in order:
+        a, b = cluster_of[rows[k]], cluster_of[cols[k]]
+        if a == b or variants[a] & variants[b]:
+            continue
+        linkage = similarity[np.ix_(members[a], members[b])].mean()
+        if linkage < ALIGN_SIMILARITY:
+            continue
+        for index in members[b]:
+            cluster_of[index] = a
+        members[a].extend(members.pop(b))
+        variants[a] |= variants.pop(b)
+    return [sorted(m) for m in members.values()]
+
+
+def clause_similarity(keys: list[str]) -> np.ndarray:
+    """Pairwise similarity (0-1) of clause wordings, tolerant of one side being cut short."""
+    whole = process.cdist(keys, keys, scorer=fuzz.ratio, dtype=np.float32, workers=-1) / 100.0
+    partial = process.cdist(keys, keys, scorer=fuzz.partial_ratio, dtype=np.float32, workers=-1) / 100.0
+    lengths = np.array([len(k) for k in keys], dtype=np.float32)
+    shorter = np.minimum.outer(lengths, lengths)
+    longer = np.maximum.outer(lengths, lengths)
+    truncated = (shorter >= PARTIAL_MIN_CHARS) & (shorter >= PARTIAL_MIN_SHARE * longer)
+    return np.maximum(whole, np.where(truncated, PARTIAL_DISCOUNT * partial, 0.0))
+
+
+def _reading(unit: _Unit) -> Reading:
+    clause = unit.clause
+    location = clause.location
+    return Reading(
+        variant=clause.variant,
+        text=clause.text,
+        raw_text=clause.raw_text,
+        line_start=location.line_start,
+        line_end=location.line_end,
+        char_start=location.char_start,
+        char_end=location.char_end,
+        copies=len(unit.copies),
+        copy_locations=tuple(c.location for c in unit.copies[1:]),
+    )
+
+
+def medoid(texts: list[str]) -> int:
+    """Index of the text most similar to all others (the first on ties)."""
+    if len(texts) <= 2:
+        return 0
+    scores = process.cdist(texts, texts, scorer=fuzz.ratio, dtype=np.float32).sum(axis=1)
+    return int(np.argmax(scores))
+
+
+def divergences(canonical: str, reading: Reading) -> list[Divergence]:
+    """Spans where a reading departs from the canonical wording, small gaps merged."""
+    matcher = difflib.SequenceMatcher(None, canonical, reading.text, autojunk=False)
+    spans: list[list[int]] = []  # [canonical_start, canonical_end, reading_start, reading_end]
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            continue
+        if spans and i1 - spans[-1][1] <= DIVERGENCE_MERGE_GAP and j1 - spans[-1][3] <= DIVERGENCE_MERGE_GAP:
+            spans[-1][1], spans[-1][3] = i2, j2
+        else:
+            spans.append([i1, i2, j1, j2])
+    found = []
+    for i1, i2, j1, j2 in spans:
+        kind = "replace" if i2 > i1 and j2 > j1 else ("delete" if i2 > i1 else "insert")
+        found.append(
+            Divergence(
+                variant=reading.variant,
+                kind=kind,
+                canonical_start=i1,
+                canonical_end=i2,
+                canonical_text=canonical[i1:i2],
+                reading_text=reading.text[j1:j2],
+            )
+        )
+    return found
+
+
+def _group(group_id: str, units: list[_Unit], variant_order: dict[str, int], total: int) -> ClauseGroup:
+    units = sorted(units, key=lambda u: variant_order[u.clause.variant])
+    readings = [_reading(u) for u in units]
+    best = medoid([r.text for r in readings])
+    canonical = readings[best]
+    # Readings that only differ in numbering, spacing or case are not divergences worth showing.
+    found = [
+        d
+        for r in readings
+        if r is not canonical
+        for d in divergences(canonical.text, r)
+        if strip_marker(r.text) != strip_marker(canonical.text)
+    ]
+    return ClauseGroup(
+        id=group_id,
+        canonical=canonical.text,
+        canonical_variant=canonical.variant,
+        section_path=units[best].clause.section_path,
+        kind=units[best].clause.kind,
+        readings=readings,
+        support=Support(variants=[r.variant for r in readings], count=len(readings), total=total),
+        divergences=found,
+        repetition={r.variant: r.copies for r in readings if r.copies > 1},
+    )
+
+
+def collate_variants(
+    variants: list[Variant],
+    segmenter: Segmenter | None = None,
+    problems: Iterable[Problem] = (),
+    progress: Callable[[Iterable[Variant]], Iterable[Variant]] = lambda it: it,
+) -> Collation:
+    """Segment every variant, collapse its loops, align clauses across variants into groups."""
+    segmenter = segmenter or Segmenter()
+    units: list[_Unit] = []
+    position: dict[int, float] = {}
+    for variant in progress(variants):
+        variant_units = collapse_loops(segmenter.clauses(variant))
+        for rank, unit in enumerate(variant_units):
+            position[id(unit)] = rank / max(len(variant_units) - 1, 1)
+            units.append(unit)
+
+    clusters = align(units)
+    # Groups follow the document: by the mean relative position of their readings.
+    clusters.sort(key=lambda c: (sum(position[id(units[i])] for i in c) / len(c), c[0]))
+    variant_order = {v.id: i for i, v in enumerate(variants)}
+    groups = [
+        _group(f"g{n:04d}", [units[i] for i in cluster], variant_order, len(variants))
+        for n, cluster in enumerate(clusters, 1)
+    ]
+    return Collation(variants=[v.id for v in variants], groups=groups, problems=list(problems))
+
+
+def locations_of(reading: Reading) -> list[Location]:
+    """Every place a reading occurs in its variant: the first copy, then the repeats."""
+    first = Location(reading.line_start, reading.line_end, reading.char_start, reading.char_end)
+    return [first, *reading.copy_locations]

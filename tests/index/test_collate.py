@@ -1,0 +1,125 @@
+"""Collation of the real seed variants: support, divergences, loops, provenance spans."""
+
+from __future__ import annotations
+
+from index.collate import collapse_loops, divergences, locations_of
+from index.model import Clause, ClauseGroup, Collation, Location, Reading, Variant
+from index.normalize import normalize_text
+
+
+def _groups_with(collation: Collation, *needles: str) -> list[ClauseGroup]:
+    wanted = [normalize_text(n) for n in needles]
+    return [g for g in collation.groups if any(all(w in r.text for w in wanted) for r in g.readings)]
+
+
+def _prefix(group: ClauseGroup) -> set[str]:
+    return {v.split("_")[0] for v in group.support.variants}
+
+
+def test_five_technical_schools_are_supported_by_all_five(seed_collation: Collation) -> None:
+    (group,) = _groups_with(seed_collation, "遴选建设5所“楚怡”优秀技工院校")
+    assert (group.support.count, group.support.total) == (5, 5)
+    assert "single_variant" not in group.flags
+
+
+def test_eighty_training_bases_are_a_lone_variant_clause(seed_collation: Collation) -> None:
+    (group,) = _groups_with(seed_collation, "80个", "产教融合实训基地")
+    assert _prefix(group) == {"001"}
+    assert group.support.count == 1
+    assert "single_variant" in group.flags
+
+
+def test_ocr_slip_reading_is_collated_with_its_divergence(seed_collation: Collation) -> None:
+    (group,) = _groups_with(seed_collation, "含技工院校")
+    assert group.support.count >= 4
+    slipped = [r for r in group.readings if "含其汉江流域" in r.text]
+    assert [r.variant[:3] for r in slipped] == ["000"]
+    assert any(d.variant.startswith("000") and "其汉江流域" in d.reading_text for d in group.divergences)
+
+
+def test_both_wordings_of_the_undergraduate_schools_clause_are_in_one_group(
+    seed_collation: Collation,
+) -> None:
+    (group,) = _groups_with(seed_collation, "3所", "高水平职业")
+    by_wording = {
+        "职业科学校" if "职业科学校" in r.text else "职业本科学校": r.variant[:3] for r in group.readings
+    }
+    wordings = {r.variant[:3]: ("职业本科学校" in r.text) for r in group.readings}
+    assert wordings == {"000": False, "001": True, "002": False, "003": True, "004": True}
+    assert set(by_wording) == {"职业科学校", "职业本科学校"}
+    assert "职业本科学校" in group.canonical  # the majority wording
+
+
+def test_repetition_loops_collapse_into_flagged_groups(seed_collation: Collation) -> None:
+    loops = {(v[:3], n) for g in seed_collation.groups for v, n in g.repetition.items()}
+    assert ("000", 12) in loops
+    assert ("003", 21) in loops
+    for group in seed_collation.groups:
+        if group.repetition:
+            assert "repetition" in group.flags
+    # The loop is one group whose one reading lists every copy's location.
+    (loop,) = _groups_with(seed_collation, "职教集团(联盟)建设,促进职业教育与产业融合发展")
+    assert loop.repetition == {loop.readings[0].variant: 21}
+    assert len(locations_of(loop.readings[0])) == 21
+
+
+def test_clause_broken_across_blank_lines_is_one_reading(seed_collation: Collation) -> None:
+    groups = _groups_with(seed_collation, "培育建设30个由政府", "行业")
+    assert groups
+    joined = [r for g in groups for r in g.readings if "培育建设30个由政府" in r.text and "行业" in r.text]
+    assert any(r.line_end > r.line_start for r in joined)
+
+
+def test_every_reading_location_round_trips(seed_collation: Collation, seed_variants: list[Variant]) -> None:
+    raw = {v.id: v.raw_text for v in seed_variants}
+    for group in seed_collation.groups:
+        for reading in group.readings:
+            text = raw[reading.variant]
+            assert text[reading.char_start : reading.char_end] == reading.raw_text
+            assert normalize_text(reading.raw_text).replace("\n", "") == reading.text
+            assert text.count("\n", 0, reading.char_start) + 1 == reading.line_start
+            for loc in locations_of(reading):
+                assert 0 <= loc.char_start < loc.char_end <= len(text)
+
+
+def test_every_clause_survives_collation(seed_collation: Collation) -> None:
+    supports = [g.support for g in seed_collation.groups]
+    assert all(1 <= s.count <= s.total == 5 for s in supports)
+    assert all(len(set(s.variants)) == s.count for s in supports)
+
+
+def test_collation_json_round_trips(seed_collation: Collation) -> None:
+    again = Collation.from_dict(seed_collation.to_dict())
+    assert again.to_dict() == seed_collation.to_dict()
+
+
+def _clause(ordinal: int, text: str, marker: str | None = "1.", level: int = 3) -> Clause:
+    return Clause(
+        variant="v",
+        ordinal=ordinal,
+        text=text,
+        raw_text=text,
+        location=Location(ordinal + 1, ordinal + 1, ordinal * 100, ordinal * 100 + len(text)),
+        section_path=(),
+        kind="item",
+        marker=marker,
+        level=level,
+    )
+
+
+def test_loop_detection_folds_truncated_copies_but_keeps_distinct_items() -> None:
+    body = "大力实施职教集团建设。依托职教集团,支持职业院校与行业企业合作,共建产教融合实训基地。"
+    clauses = [
+        _clause(0, "(三)" + body, "(三)", 2),
+        _clause(1, "(五)" + body[:18], "(五)", 2),
+        _clause(2, "(六)" + body, "(六)", 2),
+        _clause(3, "(七)完全不同的一项内容,讲的是另外一件事情。", "(七)", 2),
+    ]
+    units = collapse_loops(clauses)
+    assert [len(u.copies) for u in units] == [3, 1]
+
+
+def test_divergences_name_the_differing_spans() -> None:
+    reading = Reading("v", "职业院校(含其汉江流域,下同)", "", 1, 1, 0, 10)
+    (found,) = divergences("职业院校(含技工院校,下同)", reading)
+    assert (found.kind, found.canonical_text, found.reading_text) == ("replace", "技工院校", "其汉江流域")
