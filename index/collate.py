@@ -47,6 +47,11 @@ ALIGN_SIMILARITY = 0.6
 PARTIAL_MIN_CHARS = 20
 PARTIAL_MIN_SHARE = 0.3
 PARTIAL_DISCOUNT = 0.8
+# ...and the less of the longer reading it covers, the less the window counts.
+PARTIAL_SHARE_WEIGHT = 0.25
+# Structure breaks near-ties: the same numbering marker, and the same parent heading.
+SAME_MARKER_BONUS = 0.04
+SAME_PARENT_BONUS = 0.04
 # Divergent spans closer than this many equal characters are reported as one.
 DIVERGENCE_MERGE_GAP = 1
 
@@ -105,9 +110,11 @@ def align(units: list[_Unit]) -> list[list[int]]:
     variant_of = [u.clause.variant for u in units]
     same_variant = np.array([[a == b for b in variant_of] for a in variant_of])
     similarity[same_variant] = 0.0
-    same_marker = np.array([[a.clause.marker == b.clause.marker for b in units] for a in units])
-    # The marker breaks ties ("二、主要任务" against "三、主要任务") without outweighing wording.
-    ranked = similarity + 0.02 * same_marker
+    markers = [u.clause.marker for u in units]
+    parents = [_parent(u.clause) for u in units]
+    same_marker = np.array([[a is not None and a == b for b in markers] for a in markers])
+    same_parent = np.array([[a is not None and a == b for b in parents] for a in parents])
+    ranked = similarity + SAME_MARKER_BONUS * same_marker + SAME_PARENT_BONUS * (same_marker & same_parent)
     rows, cols = np.nonzero(np.triu(similarity >= ALIGN_SIMILARITY, k=1))
     order = np.argsort(-ranked[rows, cols], kind="stable")
 
@@ -135,8 +142,16 @@ def clause_similarity(keys: list[str]) -> np.ndarray:
     lengths = np.array([len(k) for k in keys], dtype=np.float32)
     shorter = np.minimum.outer(lengths, lengths)
     longer = np.maximum.outer(lengths, lengths)
-    truncated = (shorter >= PARTIAL_MIN_CHARS) & (shorter >= PARTIAL_MIN_SHARE * longer)
-    return np.maximum(whole, np.where(truncated, PARTIAL_DISCOUNT * partial, 0.0))
+    share = shorter / np.maximum(longer, 1.0)
+    truncated = (shorter >= PARTIAL_MIN_CHARS) & (share >= PARTIAL_MIN_SHARE)
+    window = PARTIAL_DISCOUNT * (1 - PARTIAL_SHARE_WEIGHT * (1 - share)) * partial
+    return np.maximum(whole, np.where(truncated, window, 0.0))
+
+
+def _parent(clause: Clause) -> str | None:
+    """The heading a clause sits under, without its numbering (variants number sections differently)."""
+    path = clause.section_path[:-1] if clause.marker else clause.section_path
+    return strip_marker(path[-1]) if path else None
 
 
 def _reading(unit: _Unit) -> Reading:
