@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint
+.PHONY: install serve build test lint bench
 
 install: $(STAMP)
 
@@ -16,6 +16,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+# Serves on 127.0.0.1:8000; converts the bundled model and builds the index first when missing.
+serve: install
+	$(BIN)/concord serve
+
+build: install
+	$(BIN)/concord build
+
+bench: install
+	$(BIN)/python scripts/benchmark.py
 
 test: install
 	$(BIN)/python -m pytest

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from index.build import BuildConfig, IndexUnavailable
 from index.collate import collate_variants
 from index.report import collation_report
 from index.segment import Segmenter
@@ -48,6 +49,104 @@ def cmd_collate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def build_config(settings: Settings) -> BuildConfig:
+    return BuildConfig(
+        seeds_dir=settings.seeds_dir,
+        index_dir=settings.resolved_index_dir,
+        cache_dir=settings.var_dir / "cache",
+        model=settings.model,
+        max_variant_bytes=settings.max_variant_bytes,
+        max_clause_chars=settings.max_clause_chars,
+    )
+
+
+def _embedder(settings: Settings):
+    from index.embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(settings.model, settings.resolved_models_dir)
+
+
+def cmd_model(settings: Settings, args: argparse.Namespace) -> int:
+    from index.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
+
+    if settings.model != BUNDLED_MODEL_NAME:
+        print(f"CONCORD_MODEL is {settings.model!r}: sentence-transformers loads it by name or path")
+        return 0
+    print(ensure_bundled_model(settings.resolved_models_dir))
+    return 0
+
+
+def run_build(settings: Settings) -> int:
+    from index.build import build_index
+
+    report = build_index(build_config(settings), _embedder(settings), progress=_progress("segmenting"))
+    for problem in report.problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    counts = report.manifest["counts"]
+    print(
+        f"built {report.path} in {report.seconds:.1f}s: {counts['variants']} variants, "
+        f"{counts['clause_groups']} clause groups, {counts['vectors']} vectors "
+        f"({report.embedded} newly embedded); published at {settings.resolved_index_dir}"
+    )
+    return 0
+
+
+def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
+    return run_build(settings)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    if args.host:
+        settings.host = args.host
+    if args.port:
+        settings.port = args.port
+    if not (settings.resolved_index_dir / "manifest.json").exists():
+        print(f"no index at {settings.resolved_index_dir}: building it first", file=sys.stderr)
+        run_build(settings)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
+    from index.build import LoadedIndex
+    from index.search import Searcher
+
+    searcher = Searcher(LoadedIndex.load(settings.resolved_index_dir, settings.model), _embedder(settings))
+    result = searcher.search(args.question, args.top_k)
+    if result.answer:
+        a = result.answer
+        agreement = (
+            "all readings agree"
+            if a.agreed
+            else "readings disagree: "
+            + ", ".join(f"{d['variant']} says {d['text']}" for d in a.disagreements)
+        )
+        print(f"answer: {a.text}  ({a.count}/{a.total} variants; {agreement})\n")
+    for rank, hit in enumerate(result.hits, 1):
+        group = hit.group
+        flags = f" [{', '.join(group.flags)}]" if group.flags else ""
+        print(f"{rank}. {group.canonical}")
+        print(f"   score {hit.score:.3f} · support {group.support.count}/{group.support.total}{flags}")
+        if group.section_path:
+            print(f"   section: {' › '.join(group.section_path)}")
+        for reading in group.readings:
+            lines = f"{reading.line_start}" + (
+                f"-{reading.line_end}" if reading.line_end != reading.line_start else ""
+            )
+            copies = f" ×{reading.copies}" if reading.copies > 1 else ""
+            print(
+                f"   - {reading.variant} line {lines} [{reading.char_start}:{reading.char_end}]{copies}: {reading.text}"
+            )
+        for d in group.divergences:
+            print(f"   ≠ {d.variant}: “{d.canonical_text}” → “{d.reading_text}”")
+        print()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="concord", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -59,6 +158,22 @@ def build_parser() -> argparse.ArgumentParser:
     collate.add_argument("--out", help="where to write the collation JSON (default: var/collation.json)")
     collate.add_argument("--quiet", action="store_true", help="write the JSON without printing the report")
     collate.set_defaults(handler=cmd_collate)
+
+    model = commands.add_parser("model", help="convert the bundled embedding model (once) and print its path")
+    model.set_defaults(handler=cmd_model)
+
+    build = commands.add_parser("build", help="build the index from the variants and publish it atomically")
+    build.set_defaults(handler=cmd_build)
+
+    serve = commands.add_parser("serve", help="serve the HTTP API (builds the index first if there is none)")
+    serve.add_argument("--host", help="address to bind (default: CONCORD_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: CONCORD_PORT, 8000)")
+    serve.set_defaults(handler=cmd_serve)
+
+    query = commands.add_parser("query", help="ask a question and print the answer with its provenance")
+    query.add_argument("question")
+    query.add_argument("--top-k", type=int, default=5)
+    query.set_defaults(handler=cmd_query)
     return parser
 
 
@@ -71,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.handler(settings, args)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, IndexUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

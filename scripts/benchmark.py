@@ -1,0 +1,226 @@
+"""Benchmark concord against the naive baseline in one run; prints figures and ratios.
+
+Measures, for both pipelines on the same machine in the same run: index build
+time and peak memory (each build in its own process, cold embedding cache),
+warm query latency over HTTP with one client (p50/p95), throughput with 8
+concurrent clients, the serving process's peak memory, and retrieval quality
+with the shared evaluator's scoring. All traffic goes to 127.0.0.1; every
+loop is bounded.
+
+    .venv/bin/python scripts/benchmark.py [--queries 200] [--json var/bench.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+EVAL_DIR = ROOT.parent / "shared" / "eval"
+CLIENTS = 8
+
+
+def _child_build(kind: str, out: str) -> None:
+    """Runs in a child process: build one index, report seconds and this process's peak memory."""
+    started = time.perf_counter()
+    if kind == "concord":
+        from index.build import BuildConfig, build_index
+        from index.embedder import SentenceTransformerEmbedder
+
+        embedder = SentenceTransformerEmbedder("bundled:e5-small", ROOT / "var" / "models")
+        config = BuildConfig(ROOT / "seeds", Path(out) / "index", Path(out) / "cache", "bundled:e5-small")
+        build_index(config, embedder)
+    else:
+        from index.embedder import SentenceTransformerEmbedder
+        from scripts.baseline import build
+
+        build(
+            ROOT / "seeds",
+            Path(out),
+            SentenceTransformerEmbedder("bundled:e5-small", ROOT / "var" / "models"),
+        )
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": time.perf_counter() - started, "peak_mb": peak_mb}))
+
+
+def _measure_build(kind: str, out: Path) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, "--child-build", kind, str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{kind} build failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
+                if response.status == 200:
+                    return process
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError(f"server on port {port} did not become ready")
+
+
+def _post(url: str, question: str, top_k: int = 5) -> tuple[dict, float]:
+    body = json.dumps({"question": question, "top_k": top_k}, ensure_ascii=False).encode()
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=60) as response:
+        payload = json.loads(response.read())
+    return payload, time.perf_counter() - started
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _quality(url: str, items: list[dict]) -> dict:
+    sys.path.insert(0, str(EVAL_DIR))
+    import evaluate
+
+    rows = [evaluate.judge(item, _post(url, item["question"])[0]["results"]) for item in items]
+    report = evaluate.summarize(rows)
+    return {
+        "hit@1": report["all"]["hit@1"],
+        "hit@1_en": report.get("en", {}).get("hit@1", float("nan")),
+        "hit@3": report["all"]["hit@3"],
+        "mrr": report["all"]["mrr"],
+        "provenance": report["provenance"],
+    }
+
+
+def _serve_and_measure(
+    name: str, command: list[str], env: dict, questions: list[str], items: list[dict], n_queries: int
+) -> dict:
+    port = int(command[command.index("--port") + 1])
+    url = f"http://127.0.0.1:{port}/v1/query"
+    process = _start(command, env, port)
+    try:
+        for question in questions[:5]:
+            _post(url, question)  # warm-up
+        latencies = [_post(url, questions[i % len(questions)])[1] for i in range(n_queries)]
+        started = time.perf_counter()
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            list(pool.map(lambda i: _post(url, questions[i % len(questions)]), range(n_queries)))
+        throughput = n_queries / (time.perf_counter() - started)
+        quality = _quality(url, items) if items else {}
+        return {
+            "p50_ms": 1000 * statistics.median(latencies),
+            "p95_ms": 1000 * statistics.quantiles(latencies, n=20)[-1],
+            "throughput_rps": throughput,
+            "serve_peak_mb": _peak_rss_mb(process.pid),
+            **quality,
+        }
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=200, help="requests per latency and throughput phase")
+    parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--child-build", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_build:
+        _child_build(*args.child_build)
+        return 0
+
+    dev = EVAL_DIR / "dev.jsonl"
+    items = (
+        [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines()] if dev.exists() else []
+    )
+    checks = ROOT / "tests" / "data" / "checks.jsonl"
+    questions = [i["question"] for i in items] + [
+        json.loads(line)["question"] for line in checks.read_text(encoding="utf-8").splitlines()
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")} | {"PYTHONPATH": str(ROOT)}
+    figures: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
+        work = Path(tmp)
+        for name in ("concord", "baseline"):
+            print(f"building {name} …", file=sys.stderr)
+            figures[name] = {f"build_{k}": v for k, v in _measure_build(name, work / name).items()}
+        commands = {
+            "concord": [
+                sys.executable,
+                "-m",
+                "scripts.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(_free_port()),
+            ],
+            "baseline": [
+                sys.executable,
+                "scripts/baseline.py",
+                "serve",
+                "--index",
+                str(work / "baseline"),
+                "--models-dir",
+                str(ROOT / "var" / "models"),
+                "--port",
+                str(_free_port()),
+            ],
+        }
+        envs = {
+            "concord": env
+            | {
+                "CONCORD_INDEX_DIR": str(work / "concord" / "index"),
+                "CONCORD_MODELS_DIR": str(ROOT / "var" / "models"),
+            },
+            "baseline": env,
+        }
+        for name in ("concord", "baseline"):
+            print(f"serving {name} …", file=sys.stderr)
+            figures[name] |= _serve_and_measure(
+                name, commands[name], envs[name], questions, items, args.queries
+            )
+
+    lower_is_better = {"build_seconds", "build_peak_mb", "p50_ms", "p95_ms", "serve_peak_mb"}
+    print(f"{'metric':18} {'concord':>10} {'baseline':>10} {'ratio':>8}")
+    for metric in figures["concord"]:
+        ours, theirs = figures["concord"][metric], figures["baseline"][metric]
+        ratio = ours / theirs if theirs else float("nan")
+        note = "(lower is better)" if metric in lower_is_better else ""
+        print(f"{metric:18} {ours:10.3f} {theirs:10.3f} {ratio:8.2f} {note}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

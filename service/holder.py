@@ -1,0 +1,41 @@
+"""The one place the loaded index lives; a reload builds the new searcher aside and swaps it in whole."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.build import IndexUnavailable, LoadedIndex
+from index.embedder import Embedder
+from index.search import Searcher
+
+log = logging.getLogger("concord")
+
+
+@dataclass
+class IndexHolder:
+    index_dir: Path
+    model: str
+    embedder: Embedder
+    searcher: Searcher | None = None
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        self._reload_lock = threading.Lock()
+
+    def reload(self) -> Searcher | None:
+        """Load the published index; on failure keep serving what was loaded before."""
+        with self._reload_lock:
+            try:
+                searcher = Searcher(LoadedIndex.load(self.index_dir, self.model), self.embedder)
+            except (IndexUnavailable, OSError, ValueError) as exc:
+                self.error = str(exc)
+                log.error("index not loaded: %s", exc)
+                return self.searcher
+            # One reference assignment: requests in flight keep the searcher they started with.
+            self.searcher = searcher
+            self.error = None
+            log.info("index loaded from %s", searcher.index.path)
+            return searcher

@@ -1,0 +1,102 @@
+"""Request and response models of the HTTP API, named from the domain."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_QUESTION_CHARS = 2000
+MAX_TOP_K = 50
+
+
+class QueryRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(
+        description="A question in Chinese or English.", examples=["楚怡优秀技工院校要遴选建设多少所？"]
+    )
+    top_k: int = Field(5, description=f"How many clause groups to return, 1 to {MAX_TOP_K}.")
+
+    @field_validator("question")
+    @classmethod
+    def _question_has_text(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question is empty; send the text of a question")
+        if len(value) > MAX_QUESTION_CHARS:
+            raise ValueError(
+                f"question is {len(value)} characters; shorten it to at most {MAX_QUESTION_CHARS}"
+            )
+        return value
+
+    @field_validator("top_k")
+    @classmethod
+    def _top_k_in_range(cls, value: int) -> int:
+        if not 1 <= value <= MAX_TOP_K:
+            raise ValueError(f"top_k is {value}; ask for 1 to {MAX_TOP_K} results")
+        return value
+
+
+class Reading(BaseModel):
+    variant: str
+    text: str = Field(description="The clause as this variant has it (normalised).")
+    raw_text: str = Field(description="Exactly what the file holds at the span below.")
+    line_start: int
+    line_end: int
+    char_start: int = Field(description="Code-point offset into the variant file, inclusive.")
+    char_end: int = Field(description="Code-point offset into the variant file, exclusive.")
+    copies: int = Field(1, description="How many times a repetition loop repeats this reading.")
+
+
+class Support(BaseModel):
+    variants: list[str]
+    count: int
+    total: int
+
+
+class Divergence(BaseModel):
+    variant: str
+    kind: str
+    canonical_start: int
+    canonical_end: int
+    canonical_text: str
+    reading_text: str
+
+
+class ClauseGroup(BaseModel):
+    rank: int
+    id: str
+    text: str = Field(description="The canonical reading of the clause group.")
+    score: float
+    support: Support
+    readings: list[Reading]
+    section_path: list[str]
+    flags: list[str] = Field(description="repetition, single_variant, low_support, divergent.")
+    divergences: list[Divergence]
+    repetition: dict[str, int]
+
+
+class AnswerDisagreement(BaseModel):
+    variant: str
+    text: str
+
+
+class Answer(BaseModel):
+    text: str = Field(description="The number and measure word that answers a count question, e.g. 5所.")
+    group_id: str
+    variants: list[str] = Field(description="Variants whose reading carries this span.")
+    count: int
+    total: int
+    agreed: bool
+    disagreements: list[AnswerDisagreement]
+
+
+class QueryResponse(BaseModel):
+    question: str
+    answer: Answer | None = None
+    results: list[ClauseGroup]
+    index: dict[str, str]
+
+
+class Health(BaseModel):
+    status: str
+    detail: str | None = None
+    index: dict | None = None

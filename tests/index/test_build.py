@@ -1,0 +1,95 @@
+"""Building, publishing and loading the saved index."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.build import BuildConfig, IndexUnavailable, LoadedIndex, build_index
+from index.embedder import CachedEmbedder
+from tests.conftest import SEEDS
+
+
+def _seed(text: str, purpose: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{purpose}{text}".encode()).digest()[:4], "little")
+
+
+class CountingFakeEmbedder:
+    """A named fake for pure-logic tests of the cache: deterministic vectors from a hash."""
+
+    model_id = "fake-hash-embedder"
+    dimension = 8
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed_batch(self, texts: list[str], purpose: str) -> np.ndarray:
+        self.calls += len(texts)
+        rows = [np.random.default_rng(_seed(t, purpose)).normal(size=8) for t in texts]
+        vectors = np.array(rows, np.float32).reshape(len(texts), 8)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-9)
+
+
+def test_embedding_cache_skips_text_already_embedded(tmp_path: Path) -> None:
+    fake = CountingFakeEmbedder()
+    first = CachedEmbedder(fake, tmp_path)
+    vectors = first.embed_batch(["甲", "乙", "甲"], "document")
+    first.save()
+    assert fake.calls == 2
+    again = CachedEmbedder(fake, tmp_path)
+    assert np.array_equal(again.embed_batch(["乙", "甲"], "document"), vectors[[1, 0]])
+    assert fake.calls == 2 and again.computed == 0
+
+
+def test_manifest_records_model_corpus_counts_and_checksums(built_index) -> None:
+    config, _ = built_index
+    manifest = json.loads((config.index_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["model"] == "bundled:e5-small" and manifest["dimension"] == 384
+    assert sorted(manifest["corpus"]) == sorted(p.stem for p in SEEDS.glob("*.txt"))
+    assert manifest["counts"]["clause_groups"] > 0
+    assert manifest["counts"]["vectors"] >= manifest["counts"]["clause_groups"]
+    assert {"collation.json", "vectors.faiss", "vector_groups.npy", "lexicon.json"} <= set(
+        manifest["checksums"]
+    )
+    assert config.index_dir.is_symlink()
+
+
+def test_rebuilding_unchanged_text_embeds_nothing_and_swaps_atomically(built_index, embedder) -> None:
+    config, first = built_index
+    before = LoadedIndex.load(config.index_dir)
+    second = build_index(config, embedder)
+    assert second.embedded == 0
+    assert config.index_dir.resolve() == second.path != first.path
+    # What a server loaded before the rebuild still answers from its own files.
+    assert before.store.count() == second.manifest["counts"]["vectors"]
+
+
+def test_a_failed_build_leaves_the_published_index_alone(built_index, embedder, tmp_path: Path) -> None:
+    config, _ = built_index
+    published = config.index_dir.resolve()
+    empty = tmp_path / "no-variants"
+    empty.mkdir()
+    (empty / "bad.txt").write_bytes(b"")
+    broken = BuildConfig(empty, config.index_dir, config.cache_dir, config.model)
+    with pytest.raises(IndexUnavailable, match="no usable variants"):
+        build_index(broken, embedder)
+    assert config.index_dir.resolve() == published
+    assert LoadedIndex.load(config.index_dir).collation.groups
+
+
+def test_loading_refuses_another_model_and_damaged_files(built_index, tmp_path: Path) -> None:
+    config, _ = built_index
+    with pytest.raises(IndexUnavailable, match="built with model"):
+        LoadedIndex.load(config.index_dir, "some/other-model")
+    copy = tmp_path / "copy"
+    shutil.copytree(config.index_dir.resolve(), copy)
+    (copy / "vector_groups.npy").write_bytes(b"garbage")
+    with pytest.raises(IndexUnavailable, match="damaged"):
+        LoadedIndex.load(copy)
+    with pytest.raises(IndexUnavailable, match="concord build"):
+        LoadedIndex.load(tmp_path / "nothing-here")

@@ -1,0 +1,53 @@
+"""English-to-Chinese expansion: glossary phrases, dictionary words, corpus-restricted lexicon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.expansion import QueryExpander, build_lexicon, lemma, load_glossary, load_synonyms
+
+
+def test_lemma_makes_crude_singulars() -> None:
+    assert [lemma(w) for w in ["schools", "cities", "bases", "classes", "campus"]] == [
+        "school",
+        "city",
+        "base",
+        "class",
+        "campus",
+    ]
+
+
+def test_longest_glossary_phrase_wins() -> None:
+    glossary = {"vocational": ["职业"], "vocational school": ["职业院校"], "school": ["学校"]}
+    expansion = QueryExpander(glossary, {}).expand("Which vocational schools?")
+    assert [m[0] for m in expansion.matched] == ["vocational school"]
+    assert expansion.terms == {"职业院校": 1.0}
+
+
+def test_dictionary_fills_in_below_the_glossary() -> None:
+    expansion = QueryExpander({}, {"housing": ["住房"]}).expand("What about housing?")
+    assert expansion.terms == {"住房": 0.5}
+
+
+def test_chinese_questions_are_not_expanded() -> None:
+    assert not QueryExpander(load_glossary(), {}).expand("楚怡技工院校建设多少所？").terms
+
+
+def test_lexicon_only_keeps_words_the_corpus_has() -> None:
+    lexicon = build_lexicon({"住房", "智库"})
+    assert lexicon["housing"] == ["住房"] and lexicon["think tank"] == ["智库"]
+    assert all(set(words) <= {"住房", "智库"} for words in lexicon.values())
+
+
+def test_shipped_data_files_parse() -> None:
+    assert len(load_glossary()) > 100
+    assert "含" in load_synonyms()["包括"]
+
+
+def test_a_malformed_glossary_line_is_reported(tmp_path: Path) -> None:
+    path = tmp_path / "g.tsv"
+    path.write_text("housing 住房\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"g\.tsv:1"):
+        load_glossary(path)

@@ -1,0 +1,99 @@
+"""The HTTP contract in-process, over the real index: results, provenance, errors."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+from service.settings import Settings
+
+
+def test_query_returns_clause_groups_with_provenance(client: TestClient) -> None:
+    response = client.post("/v1/query", json={"question": "楚怡优秀技工院校要遴选建设多少所？", "top_k": 3})
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["results"]) == 3
+    top = body["results"][0]
+    assert top["rank"] == 1 and "5所" in top["text"]
+    assert top["support"]["count"] == top["support"]["total"] == 5
+    for reading in top["readings"]:
+        assert {"variant", "text", "raw_text", "line_start", "line_end", "char_start", "char_end"} <= set(
+            reading
+        )
+    assert body["answer"]["text"] == "5所" and body["answer"]["agreed"] is True
+
+
+def test_reading_spans_point_at_the_raw_text(client: TestClient, seed_variants) -> None:
+    raw = {v.id: v.raw_text for v in seed_variants}
+    body = client.post("/v1/query", json={"question": "What will the think tank do?", "top_k": 5}).json()
+    for result in body["results"]:
+        for reading in result["readings"]:
+            assert raw[reading["variant"]][reading["char_start"] : reading["char_end"]] == reading["raw_text"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        ({"question": "   "}, "question is empty"),
+        ({"question": ""}, "question is empty"),
+        ({"question": "问" * 2001}, "at most 2000"),
+        ({"question": "问题", "top_k": 0}, "1 to 50"),
+        ({"question": "问题", "top_k": 51}, "1 to 50"),
+        ({"question": "问题", "top_k": "five"}, "top_k"),
+        ({"question": 42}, "question"),
+        ({"top_k": 3}, "question: Field required"),
+        ({"question": "问题", "k": 3}, "k: Extra inputs"),
+    ],
+)
+def test_bad_requests_get_422_saying_what_to_fix(client: TestClient, payload: dict, fragment: str) -> None:
+    response = client.post("/v1/query", json=payload)
+    assert response.status_code == 422
+    assert fragment in response.json()["detail"]
+
+
+def test_malformed_bodies_get_a_4xx_never_a_500(client: TestClient) -> None:
+    headers = {"content-type": "application/json"}
+    not_json = client.post("/v1/query", content=b"question?", headers=headers)
+    assert not_json.status_code == 422 and "not valid JSON" in not_json.json()["detail"]
+    not_utf8 = client.post("/v1/query", content=b'{"question": "\xff\xfe"}', headers=headers)
+    assert not_utf8.status_code == 400 and "UTF-8" in not_utf8.json()["detail"]
+
+
+def test_health_readiness_and_docs(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok", "detail": None, "index": None}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["index"]["clause_groups"] > 0
+    assert client.get("/docs").status_code == 200
+    assert "/v1/query" in client.get("/openapi.json").json()["paths"]
+
+
+def test_not_ready_without_an_index(tmp_path, embedder) -> None:
+    settings = Settings(var_dir=tmp_path, index_dir=tmp_path / "missing")
+    with TestClient(create_app(settings, embedder=embedder)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and "concord build" in ready.json()["detail"]
+        query = client.post("/v1/query", json={"question": "问题"})
+        assert query.status_code == 503
+
+
+def test_api_keys_are_enforced_when_configured(settings: Settings, embedder, tmp_path) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("# staff portal\nsecret-one\n", encoding="utf-8")
+    secured = settings.model_copy(update={"api_keys_file": keys})
+    with TestClient(create_app(secured, embedder=embedder)) as client:
+        body = {"question": "楚怡文化传承基地建设多少个？"}
+        assert client.post("/v1/query", json=body).status_code == 401
+        wrong = client.post("/v1/query", json=body, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        ok = client.post("/v1/query", json=body, headers={"Authorization": "Bearer secret-one"})
+        assert ok.status_code == 200
+        assert client.get("/readyz").status_code == 200  # probes stay open
+
+
+def test_unknown_settings_are_refused_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("CONCORD_PORT", "not-a-port")
+    with pytest.raises(ValidationError):
+        Settings()
