@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -32,7 +35,16 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         holder = IndexHolder(settings.resolved_index_dir, settings.model, model)
         app.state.holder = holder
         await run_in_threadpool(holder.reload)
+        watcher = (
+            asyncio.create_task(_watch(holder, settings.reload_interval))
+            if settings.reload_interval
+            else None
+        )
         yield
+        if watcher is not None:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
     app = FastAPI(
         title="concord",
@@ -57,7 +69,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
             problems.append(f"{where}: {message}")
         return JSONResponse(
             status_code=422,
-            content={"detail": "; ".join(problems) or "invalid request", "errors": jsonable(exc.errors())},
+            content={"detail": "; ".join(problems) or "invalid request", "errors": _jsonable(exc.errors())},
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -70,7 +82,13 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     return app
 
 
-def jsonable(errors: object) -> object:
-    from fastapi.encoders import jsonable_encoder
+async def _watch(holder: IndexHolder, interval: float) -> None:
+    """Swap in a newly published index: `concord build` flips the link, the service follows."""
+    while True:
+        await asyncio.sleep(interval)
+        if holder.published_changed():
+            await run_in_threadpool(holder.reload)
 
+
+def _jsonable(errors: object) -> object:
     return jsonable_encoder(errors, custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")})

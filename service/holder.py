@@ -24,6 +24,13 @@ class IndexHolder:
 
     def __post_init__(self) -> None:
         self._reload_lock = threading.Lock()
+        self._failed: Path | None = None  # a build that failed to load is not retried until the link moves
+
+    def published_changed(self) -> bool:
+        """Whether the published link now points at a complete build other than the one loaded."""
+        target = self.index_dir.resolve()
+        current = self.searcher.index.path if self.searcher else None
+        return target != current and (target / "manifest.json").exists() and target != self._failed
 
     def reload(self) -> Searcher | None:
         """Load the published index; on failure keep serving what was loaded before."""
@@ -31,6 +38,7 @@ class IndexHolder:
             try:
                 searcher = Searcher(LoadedIndex.load(self.index_dir, self.model), self.embedder)
             except (IndexUnavailable, OSError, ValueError) as exc:
+                self._failed = self.index_dir.resolve()
                 self.error = str(exc)
                 log.error("index not loaded: %s", exc)
                 return self.searcher

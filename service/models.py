@@ -35,6 +35,13 @@ class QueryRequest(BaseModel):
         return value
 
 
+class Location(BaseModel):
+    line_start: int
+    line_end: int
+    char_start: int
+    char_end: int
+
+
 class Reading(BaseModel):
     variant: str
     text: str = Field(description="The clause as this variant has it (normalised).")
@@ -44,6 +51,9 @@ class Reading(BaseModel):
     char_start: int = Field(description="Code-point offset into the variant file, inclusive.")
     char_end: int = Field(description="Code-point offset into the variant file, exclusive.")
     copies: int = Field(1, description="How many times a repetition loop repeats this reading.")
+    copy_locations: list[Location] = Field(
+        default_factory=list, description="Where the repeats of a collapsed loop sit, after the first copy."
+    )
 
 
 class Support(BaseModel):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.segment import DEFAULT_MAX_CLAUSE_CHARS
@@ -32,6 +33,9 @@ class Settings(BaseSettings):
     max_clause_chars: int = Field(
         DEFAULT_MAX_CLAUSE_CHARS, ge=50, le=400, description="Longer clauses are split on sentence ends."
     )
+    reload_interval: float = Field(
+        5.0, ge=0, description="Seconds between checks for a newly published index; 0 turns the check off."
+    )
     host: str = Field("127.0.0.1", description="Address `concord serve` binds.")
     port: int = Field(8000, ge=1, le=65535)
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
@@ -39,6 +43,16 @@ class Settings(BaseSettings):
         description="Comma-separated bearer keys the API accepts; none means no authentication.",
     )
     api_keys_file: Path | None = Field(None, description="A file with one API key a line, read at start-up.")
+
+    @model_validator(mode="after")
+    def _no_unknown_variables(self) -> Settings:
+        # pydantic-settings ignores unknown variables; a typo (CONCORD_PROT) should not pass silently.
+        prefix = "CONCORD_"
+        known = {prefix + name.upper() for name in type(self).model_fields}
+        unknown = sorted(k for k in os.environ if k.upper().startswith(prefix) and k.upper() not in known)
+        if unknown:
+            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return self
 
     @field_validator("api_keys", mode="before")
     @classmethod

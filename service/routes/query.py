@@ -22,7 +22,9 @@ def _clause_group(rank: int, hit: Hit) -> ClauseGroup:
             "text": group.canonical,
             "score": round(hit.score, 6),
             "support": vars(group.support),
-            "readings": [vars(r) for r in group.readings],
+            "readings": [
+                {**vars(r), "copy_locations": [vars(loc) for loc in r.copy_locations]} for r in group.readings
+            ],
             "section_path": list(group.section_path),
             "flags": group.flags,
             "divergences": [vars(d) for d in group.divergences],

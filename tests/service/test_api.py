@@ -24,6 +24,15 @@ def test_query_returns_clause_groups_with_provenance(client: TestClient) -> None
     assert body["answer"]["text"] == "5所" and body["answer"]["agreed"] is True
 
 
+def test_collapsed_loops_list_every_copy_location(client: TestClient) -> None:
+    body = client.post("/v1/query", json={"question": "加强学校党组织书记队伍建设", "top_k": 5}).json()
+    looped = [r for res in body["results"] for r in res["readings"] if r["copies"] > 1]
+    assert looped
+    for reading in looped:
+        assert len(reading["copy_locations"]) == reading["copies"] - 1
+        assert all(loc["char_start"] > reading["char_start"] for loc in reading["copy_locations"])
+
+
 def test_reading_spans_point_at_the_raw_text(client: TestClient, seed_variants) -> None:
     raw = {v.id: v.raw_text for v in seed_variants}
     body = client.post("/v1/query", json={"question": "What will the think tank do?", "top_k": 5}).json()
@@ -97,3 +106,42 @@ def test_unknown_settings_are_refused_at_start_up(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("CONCORD_PORT", "not-a-port")
     with pytest.raises(ValidationError):
         Settings()
+    monkeypatch.delenv("CONCORD_PORT")
+    monkeypatch.setenv("CONCORD_PROT", "9000")
+    with pytest.raises(ValidationError, match=r"unknown setting.*CONCORD_PROT"):
+        Settings()
+
+
+def test_a_rebuild_is_swapped_in_while_queries_keep_answering(built_index, embedder, tmp_path) -> None:
+    import threading
+    import time
+
+    from index.build import BuildConfig, build_index
+
+    config, _ = built_index
+    own = BuildConfig(config.seeds_dir, tmp_path / "index", config.cache_dir, config.model)
+    build_index(own, embedder)
+    settings = Settings(var_dir=tmp_path, index_dir=own.index_dir, reload_interval=0.2)
+    with TestClient(create_app(settings, embedder=embedder)) as client:
+        before = client.get("/readyz").json()["index"]["built_at"]
+        statuses: list[int] = []
+        done = threading.Event()
+
+        def ask() -> None:
+            while not done.is_set():
+                statuses.append(
+                    client.post("/v1/query", json={"question": "楚怡文化传承基地建设多少个？"}).status_code
+                )
+
+        asker = threading.Thread(target=ask)
+        asker.start()
+        try:
+            build_index(own, embedder)
+            deadline = time.monotonic() + 30
+            while client.get("/readyz").json()["index"]["built_at"] == before and time.monotonic() < deadline:
+                time.sleep(0.1)
+        finally:
+            done.set()
+            asker.join(timeout=30)
+        assert client.get("/readyz").json()["index"]["built_at"] != before
+        assert statuses and set(statuses) == {200}
