@@ -153,6 +153,18 @@ def lemma(word: str) -> str:
     return word
 
 
+def word_forms(word: str) -> list[str]:
+    """The word, then plausible stems of a verb form: assessed -> assess, cultivated -> cultivate."""
+    forms = [word]
+    for suffix, replacements in (("ied", ("y",)), ("ed", ("", "e")), ("ing", ("", "e"))):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            stem = word[: -len(suffix)]
+            forms += [stem + r for r in replacements]
+            if len(stem) > 2 and stem[-1] == stem[-2]:
+                forms.append(stem[:-1])  # planned -> plan
+    return forms
+
+
 def english_words(text: str) -> list[str]:
     return [lemma(w) for w in _WORD.findall(text.lower().replace("’", "'").replace("'s", ""))]
 
@@ -235,7 +247,8 @@ class QueryExpander:
         while i < len(words):
             for size in range(min(_MAX_PHRASE_WORDS, len(words) - i), 0, -1):
                 phrase = " ".join(words[i : i + size])
-                if size == 1 and phrase in ENGLISH_STOPWORDS and phrase not in self.glossary:
+                edges = {words[i], words[i + size - 1]}
+                if edges & ENGLISH_STOPWORDS and phrase not in self.glossary:
                     continue
                 hit = self._lookup(phrase)
                 if hit:
@@ -250,10 +263,11 @@ class QueryExpander:
         return expansion
 
     def _lookup(self, phrase: str) -> tuple[list[str], float] | None:
-        if phrase in self.glossary:
-            return self.glossary[phrase], GLOSSARY_WEIGHT
-        if phrase in self.lexicon:
-            return self.lexicon[phrase], LEXICON_WEIGHT
+        forms = word_forms(phrase) if " " not in phrase else [phrase]
+        for table, weight in ((self.glossary, GLOSSARY_WEIGHT), (self.lexicon, LEXICON_WEIGHT)):
+            for form in forms:
+                if form in table:
+                    return table[form], weight
         return None
 
 

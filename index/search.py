@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +13,6 @@ from index.embedder import Embedder
 from index.expansion import Expansion, QueryExpander, domain_words, has_english, load_glossary, load_synonyms
 from index.lexical import ChineseTokenizer, Concept
 from index.model import ClauseGroup
-from index.normalize import normalize_text
 
 # Fusion: min-max normalised dense and lexical scores, weighted. Chosen by
 # measurement on the dev questions against reciprocal-rank fusion (see README).
@@ -80,7 +80,8 @@ class Searcher:
         return by_group
 
     def search(self, question: str, top_k: int = 5) -> SearchResult:
-        question = normalize_text(question).strip()
+        # The model reads the question as written (NFKC only); the tokenizer normalises for itself.
+        question = unicodedata.normalize("NFKC", question).strip()
         expansion = self.expander.expand(question)
         concepts = self.concepts(question, expansion)
         dense = self.dense_scores(question, expansion)

@@ -19,6 +19,13 @@ def test_lemma_makes_crude_singulars() -> None:
     ]
 
 
+def test_verb_forms_find_their_entry() -> None:
+    expander = QueryExpander({"assess": ["评估"], "cultivate": ["培育"], "plan": ["规划"]}, {})
+    assert expander.expand("It was assessed").terms == {"评估": 1.0}
+    assert expander.expand("groups cultivated").terms == {"培育": 1.0}
+    assert expander.expand("what is planned").terms == {"规划": 1.0}
+
+
 def test_longest_glossary_phrase_wins() -> None:
     glossary = {"vocational": ["职业"], "vocational school": ["职业院校"], "school": ["学校"]}
     expansion = QueryExpander(glossary, {}).expand("Which vocational schools?")
