@@ -76,14 +76,12 @@ def section_context(group: ClauseGroup) -> str:
 
 def dense_texts(group: ClauseGroup) -> list[str]:
     """What is embedded for a group: its canonical reading in context, then each distinct reading."""
-    context = section_context(group)
-    texts = [f"{context}\n{group.canonical}" if context else group.canonical]
+    wordings = [group.canonical]
     for reading in group.readings:
-        if all(
-            fuzz.ratio(reading.text, t) < DISTINCT_READING_SIMILARITY for t in [group.canonical, *texts[1:]]
-        ):
-            texts.append(f"{context}\n{reading.text}" if context else reading.text)
-    return texts
+        if all(fuzz.ratio(reading.text, w) < DISTINCT_READING_SIMILARITY for w in wordings):
+            wordings.append(reading.text)
+    context = section_context(group)
+    return [f"{context}\n{w}" if context else w for w in wordings]
 
 
 def lexical_text(group: ClauseGroup) -> str:

@@ -100,10 +100,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from service.app import create_app
 
-    if args.host:
-        settings.host = args.host
-    if args.port:
-        settings.port = args.port
+    overrides = {"host": args.host, "port": args.port}
+    settings = settings.model_copy(update={k: v for k, v in overrides.items() if v})
     if not (settings.resolved_index_dir / "manifest.json").exists():
         print(f"no index at {settings.resolved_index_dir}: building it first", file=sys.stderr)
         run_build(settings)
