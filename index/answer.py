@@ -53,6 +53,15 @@ class CountAnswer:
     def agreed(self) -> bool:
         return not self.disagreements
 
+    @property
+    def summary(self) -> str:
+        """One line for a person: the answer, how many variants carry it, who says otherwise."""
+        line = f"{self.text} ({self.count} of {self.total} variants)"
+        if self.disagreements:
+            others = "; ".join(f"{d['variant']} says {d['text']}" for d in self.disagreements)
+            line += f"; readings disagree: {others}"
+        return line
+
 
 def quantities(text: str) -> list[Quantity]:
     return [Quantity(m.group(0).replace(" ", ""), m.start(), m.end()) for m in _QUANTITY.finditer(text)]

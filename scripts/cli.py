@@ -116,14 +116,7 @@ def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
     searcher = Searcher(LoadedIndex.load(settings.resolved_index_dir, settings.model), _embedder(settings))
     result = searcher.search(args.question, args.top_k)
     if result.answer:
-        a = result.answer
-        agreement = (
-            "all readings agree"
-            if a.agreed
-            else "readings disagree: "
-            + ", ".join(f"{d['variant']} says {d['text']}" for d in a.disagreements)
-        )
-        print(f"answer: {a.text}  ({a.count}/{a.total} variants; {agreement})\n")
+        print(f"answer: {result.answer.summary}\n")
     for rank, hit in enumerate(result.hits, 1):
         group = hit.group
         flags = f" [{', '.join(group.flags)}]" if group.flags else ""

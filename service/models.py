@@ -97,6 +97,7 @@ class Answer(BaseModel):
     total: int
     agreed: bool
     disagreements: list[AnswerDisagreement]
+    summary: str = Field(description="The answer in one line, with its support and any disagreement.")
 
 
 class QueryResponse(BaseModel):

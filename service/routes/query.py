@@ -36,7 +36,7 @@ def _clause_group(rank: int, hit: Hit) -> ClauseGroup:
 def _answer(answer: CountAnswer | None) -> Answer | None:
     if answer is None:
         return None
-    return Answer.model_validate({**vars(answer), "agreed": answer.agreed})
+    return Answer.model_validate({**vars(answer), "agreed": answer.agreed, "summary": answer.summary})
 
 
 @router.post("/query", response_model=QueryResponse)

@@ -100,6 +100,7 @@ def test_count_answer_names_disagreeing_variants() -> None:
     assert answer is not None and answer.text == "10所"
     assert answer.variants == ["a", "c"] and answer.disagreements == [{"variant": "b", "text": "12所"}]
     assert not answer.agreed
+    assert answer.summary == "10所 (2 of 3 variants); readings disagree: b says 12所"
 
 
 def test_count_questions_are_recognised() -> None:

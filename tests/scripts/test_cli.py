@@ -12,12 +12,14 @@ from pathlib import Path
 from tests.conftest import ROOT, SEEDS
 
 
-def _concord(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _concord(
+    *args: str, cwd: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
     return subprocess.run(
         [sys.executable, "-m", "scripts.cli", *args],
         cwd=cwd,
-        env={**env, "PYTHONPATH": str(ROOT)},
+        env={**env, "PYTHONPATH": str(ROOT), **(extra_env or {})},
         capture_output=True,
         text=True,
         timeout=300,
@@ -54,3 +56,30 @@ def test_collate_of_a_missing_folder_is_a_clean_error(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "no such folder" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_build_then_query_in_the_terminal(tmp_path: Path) -> None:
+    from tests.conftest import MODELS
+
+    env = {
+        "CONCORD_VAR_DIR": str(tmp_path / "var"),
+        "CONCORD_MODELS_DIR": str(MODELS),
+        "CONCORD_SEEDS_DIR": str(SEEDS),
+    }
+    built = _concord("build", cwd=tmp_path, extra_env=env)
+    assert built.returncode == 0, built.stderr
+    assert "5 variants" in built.stdout and "published at" in built.stdout
+    asked = _concord(
+        "query", "How many 楚怡 technical schools will be built?", "--top-k", "2", cwd=tmp_path, extra_env=env
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.startswith("answer: 5所 (5 of 5 variants)")
+    assert "1. 4.提高技工教育的实力" in asked.stdout
+    assert "000_970efa45bf395699 line 38 [" in asked.stdout
+
+
+def test_query_without_an_index_says_what_to_run(tmp_path: Path) -> None:
+    env = {"CONCORD_VAR_DIR": str(tmp_path / "empty")}
+    result = _concord("query", "问题", cwd=tmp_path, extra_env=env)
+    assert result.returncode == 2
+    assert "concord build" in result.stderr and "Traceback" not in result.stderr

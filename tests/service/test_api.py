@@ -22,6 +22,7 @@ def test_query_returns_clause_groups_with_provenance(client: TestClient) -> None
             reading
         )
     assert body["answer"]["text"] == "5所" and body["answer"]["agreed"] is True
+    assert body["answer"]["summary"] == "5所 (5 of 5 variants)"
 
 
 def test_collapsed_loops_list_every_copy_location(client: TestClient) -> None:
@@ -98,6 +99,13 @@ def test_api_keys_are_enforced_when_configured(settings: Settings, embedder, tmp
         ok = client.post("/v1/query", json=body, headers={"Authorization": "Bearer secret-one"})
         assert ok.status_code == 200
         assert client.get("/readyz").status_code == 200  # probes stay open
+
+
+def test_api_keys_come_comma_separated_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONCORD_API_KEYS", "k3y-alpha, k3y-beta")
+    settings = Settings()
+    assert settings.api_key_values() == ["k3y-alpha", "k3y-beta"]
+    assert "k3y" not in repr(settings) and "k3y" not in str(settings.model_dump())
 
 
 def test_unknown_settings_are_refused_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
