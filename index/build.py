@@ -31,11 +31,12 @@ from index.segment import Segmenter
 from index.variants import load_variants
 from index.vector_store import VectorStore, create_store, load_store
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 COLLATION = "collation.json"
 VECTOR_GROUPS = "vector_groups.npy"
 LEXICON = "lexicon.json"
+TOKENIZER_WORDS = "tokenizer_words.json"
 KEEP_BUILDS = 2
 # A reading this different from the canonical wording gets a vector of its own,
 # so a question worded like one variant still finds the group.
@@ -126,8 +127,9 @@ def build_index(
     store = create_store(config.backend, cached.dimension, len(texts))
     store.add(np.arange(len(texts), dtype=np.int64), vectors)
 
-    glossary = load_glossary()
-    tokenizer = ChineseTokenizer(domain_words(glossary))
+    # The words jieba keeps whole are saved with the index, so questions are cut as the text was.
+    tokenizer_words = sorted(domain_words(load_glossary()))
+    tokenizer = ChineseTokenizer(tokenizer_words)
     lexical = LexicalIndex.build([tokenizer.tokens(lexical_text(g)) for g in collation.groups])
     lexicon = build_lexicon(lexical.vocabulary)
 
@@ -142,6 +144,9 @@ def build_index(
         np.save(target / VECTOR_GROUPS, np.asarray(owners, dtype=np.int32))
         lexical.save(target)
         (target / LEXICON).write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
+        (target / TOKENIZER_WORDS).write_text(
+            json.dumps(tokenizer_words, ensure_ascii=False), encoding="utf-8"
+        )
         files = sorted(p for p in target.rglob("*") if p.is_file())
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -189,6 +194,25 @@ def _prune(builds: Path, keep: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def read_manifest(link: Path, expected_model: str | None = None) -> dict:
+    """The published index's manifest, refused when this version or these settings cannot use it."""
+    manifest_path = link.resolve() / MANIFEST
+    if not manifest_path.exists():
+        raise IndexUnavailable(f"no index at {link}; run `concord build` (or `make serve`, which builds it)")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexUnavailable(
+            f"{link} has index format {manifest.get('format_version')}, this version reads "
+            f"{FORMAT_VERSION}; run `concord build`"
+        )
+    if expected_model is not None and manifest.get("model") != expected_model:
+        raise IndexUnavailable(
+            f"{link} was built with model {manifest.get('model')!r} but the settings ask for "
+            f"{expected_model!r}; run `concord build`"
+        )
+    return manifest
+
+
 @dataclass
 class LoadedIndex:
     """Everything a query needs, loaded once and swapped whole."""
@@ -200,26 +224,12 @@ class LoadedIndex:
     vector_groups: np.ndarray
     lexical: LexicalIndex
     lexicon: dict[str, list[str]]
+    tokenizer_words: list[str]
 
     @classmethod
     def load(cls, link: Path, expected_model: str | None = None) -> LoadedIndex:
         path = link.resolve()
-        manifest_path = path / MANIFEST
-        if not manifest_path.exists():
-            raise IndexUnavailable(
-                f"no index at {link}; run `concord build` (or `make serve`, which builds it)"
-            )
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("format_version") != FORMAT_VERSION:
-            raise IndexUnavailable(
-                f"{link} has index format {manifest.get('format_version')}, this version reads "
-                f"{FORMAT_VERSION}; run `concord build`"
-            )
-        if expected_model is not None and manifest.get("model") != expected_model:
-            raise IndexUnavailable(
-                f"{link} was built with model {manifest.get('model')!r} but the settings ask for "
-                f"{expected_model!r}; run `concord build`"
-            )
+        manifest = read_manifest(link, expected_model)
         for name, checksum in manifest.get("checksums", {}).items():
             if not (path / name).exists() or _sha256(path / name) != checksum:
                 raise IndexUnavailable(f"{link}: {name} is missing or damaged; run `concord build`")
@@ -231,4 +241,5 @@ class LoadedIndex:
             vector_groups=np.load(path / VECTOR_GROUPS),
             lexical=LexicalIndex.load(path),
             lexicon=json.loads((path / LEXICON).read_text(encoding="utf-8")),
+            tokenizer_words=json.loads((path / TOKENIZER_WORDS).read_text(encoding="utf-8")),
         )

@@ -10,7 +10,7 @@ import numpy as np
 from index.answer import CountAnswer, asked_measure, count_answer, counted_phrase, is_count_question
 from index.build import LoadedIndex
 from index.embedder import Embedder
-from index.expansion import Expansion, QueryExpander, domain_words, has_english, load_glossary, load_synonyms
+from index.expansion import Expansion, QueryExpander, has_english, load_glossary, load_synonyms
 from index.lexical import ChineseTokenizer, Concept
 from index.model import ClauseGroup
 
@@ -48,9 +48,8 @@ class Searcher:
     def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
         self.index = index
         self.embedder = embedder
-        glossary = load_glossary()
-        self.tokenizer = ChineseTokenizer(domain_words(glossary))
-        self.expander = QueryExpander(glossary, index.lexicon)
+        self.tokenizer = ChineseTokenizer(index.tokenizer_words)
+        self.expander = QueryExpander(load_glossary(), index.lexicon)
         self.synonyms = load_synonyms()
         self._groups = index.collation.groups
         self._support = np.array(

@@ -47,12 +47,7 @@ def variant_id_for(name: str) -> str:
 def decode_variant(name: str, data: bytes, max_bytes: int = DEFAULT_MAX_VARIANT_BYTES) -> Variant:
     """Turn a named byte string into a Variant, or raise VariantError saying what is wrong."""
     variant_id = variant_id_for(name)
-    if len(data) > max_bytes:
-        raise VariantError(
-            name,
-            f"{_size(len(data))} is over the {_size(max_bytes)} limit for one variant; "
-            "split the document or raise CONCORD_MAX_VARIANT_BYTES",
-        )
+    _check_size(name, len(data), max_bytes)
     if b"\x00" in data:
         raise VariantError(name, "looks like a binary file (it contains NUL bytes), not a text transcription")
     try:
@@ -75,13 +70,7 @@ def read_variant(path: Path, max_bytes: int = DEFAULT_MAX_VARIANT_BYTES) -> Vari
         raise VariantError(
             name, "is not a regular file (a link, folder or device); copy the text into a file"
         )
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise VariantError(
-            name,
-            f"{_size(size)} is over the {_size(max_bytes)} limit for one variant; "
-            "split the document or raise CONCORD_MAX_VARIANT_BYTES",
-        )
+    _check_size(name, path.stat().st_size, max_bytes)
     variant = decode_variant(name, path.read_bytes(), max_bytes)
     return Variant(id=variant.id, path=str(path), raw_text=variant.raw_text)
 
@@ -107,6 +96,15 @@ def load_variants(folder: Path, max_bytes: int = DEFAULT_MAX_VARIANT_BYTES) -> L
         except OSError as exc:
             loaded.problems.append(Problem(source=path.name, message=f"cannot be read: {exc.strerror}"))
     return loaded
+
+
+def _check_size(name: str, size: int, max_bytes: int) -> None:
+    if size > max_bytes:
+        raise VariantError(
+            name,
+            f"{_size(size)} is over the {_size(max_bytes)} limit for one variant; "
+            "split the document or raise CONCORD_MAX_VARIANT_BYTES",
+        )
 
 
 def _size(n: int) -> str:

@@ -102,8 +102,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     overrides = {"host": args.host, "port": args.port}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v})
-    if not (settings.resolved_index_dir / "manifest.json").exists():
-        print(f"no index at {settings.resolved_index_dir}: building it first", file=sys.stderr)
+    from index.build import read_manifest
+
+    try:
+        read_manifest(settings.resolved_index_dir, settings.model)
+    except IndexUnavailable as reason:
+        print(f"{reason}: building it first", file=sys.stderr)
         run_build(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
     return 0

@@ -93,3 +93,7 @@ def test_loading_refuses_another_model_and_damaged_files(built_index, tmp_path: 
         LoadedIndex.load(copy)
     with pytest.raises(IndexUnavailable, match="concord build"):
         LoadedIndex.load(tmp_path / "nothing-here")
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    (copy / "manifest.json").write_text(json.dumps({**manifest, "format_version": 1}), encoding="utf-8")
+    with pytest.raises(IndexUnavailable, match="index format 1"):
+        LoadedIndex.load(copy)
