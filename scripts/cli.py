@@ -60,10 +60,12 @@ def build_config(settings: Settings) -> BuildConfig:
     )
 
 
-def _embedder(settings: Settings):
+def _embedder(settings: Settings, show_progress: bool = False):
     from index.embedder import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(settings.model, settings.resolved_models_dir)
+    return SentenceTransformerEmbedder(
+        settings.model, settings.resolved_models_dir, show_progress=show_progress
+    )
 
 
 def cmd_model(settings: Settings, args: argparse.Namespace) -> int:
@@ -79,7 +81,8 @@ def cmd_model(settings: Settings, args: argparse.Namespace) -> int:
 def run_build(settings: Settings) -> int:
     from index.build import build_index
 
-    report = build_index(build_config(settings), _embedder(settings), progress=_progress("segmenting"))
+    embedder = _embedder(settings, show_progress=True)
+    report = build_index(build_config(settings), embedder, progress=_progress("segmenting"))
     for problem in report.problems:
         print(f"skipped {problem}", file=sys.stderr)
     counts = report.manifest["counts"]
