@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 
-from index.collate import collate_variants
+from index.collate import collate_folder
 from index.embedder import CachedEmbedder, Embedder
 from index.expansion import build_lexicon, domain_words, load_glossary
 from index.lexical import ChineseTokenizer, LexicalIndex
 from index.model import ClauseGroup, Collation, Problem
 from index.segment import Segmenter
-from index.variants import load_variants
+from index.variants import NoUsableVariants
 from index.vector_store import VectorStore, create_store, load_store
 
 FORMAT_VERSION = 2
@@ -104,15 +104,12 @@ def build_index(
 ) -> BuildReport:
     """Collate the variants, embed and index the clause groups, save and publish atomically."""
     started = time.perf_counter()
-    loaded = load_variants(config.seeds_dir, config.max_variant_bytes)
-    if not loaded.variants:
-        details = "; ".join(str(p) for p in loaded.problems) or "no .txt files"
-        raise IndexUnavailable(
-            f"{config.seeds_dir}: no usable variants ({details}); the published index is unchanged"
+    try:
+        collation = collate_folder(
+            config.seeds_dir, config.max_variant_bytes, Segmenter(config.max_clause_chars), progress
         )
-    collation = collate_variants(
-        loaded.variants, Segmenter(config.max_clause_chars), loaded.problems, progress
-    )
+    except NoUsableVariants as exc:
+        raise IndexUnavailable(f"{exc}; the published index is unchanged") from None
 
     texts: list[str] = []
     owners: list[int] = []
@@ -155,10 +152,10 @@ def build_index(
             "backend": config.backend,
             "store": getattr(store, "kind", config.backend),
             "built_at": stamp.isoformat(),
-            "corpus": {v.id: hashlib.sha256(v.raw_text.encode()).hexdigest() for v in loaded.variants},
-            "refused": [str(p) for p in loaded.problems],
+            "corpus": collation.corpus_hashes,
+            "refused": [str(p) for p in collation.problems],
             "counts": {
-                "variants": len(loaded.variants),
+                "variants": collation.total,
                 "clause_groups": len(collation.groups),
                 "vectors": store.count(),
                 "lexicon_entries": len(lexicon),
@@ -172,7 +169,7 @@ def build_index(
         shutil.rmtree(target, ignore_errors=True)
         raise
     _prune(builds, keep=target)
-    return BuildReport(target, manifest, loaded.problems, cached.computed, time.perf_counter() - started)
+    return BuildReport(target, manifest, collation.problems, cached.computed, time.perf_counter() - started)
 
 
 def publish(build: Path, link: Path) -> None:
@@ -228,8 +225,8 @@ class LoadedIndex:
 
     @classmethod
     def load(cls, link: Path, expected_model: str | None = None) -> LoadedIndex:
-        path = link.resolve()
-        manifest = read_manifest(link, expected_model)
+        path = link.resolve()  # once: a build published meanwhile must not mix with this one
+        manifest = read_manifest(path, expected_model)
         for name, checksum in manifest.get("checksums", {}).items():
             if not (path / name).exists() or _sha256(path / name) != checksum:
                 raise IndexUnavailable(f"{link}: {name} is missing or damaged; run `concord build`")

@@ -12,8 +12,10 @@ diverge from the canonical wording.
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -30,6 +32,7 @@ from index.model import (
     Variant,
 )
 from index.segment import Segmenter, strip_marker
+from index.variants import NoUsableVariants, load_variants
 
 # Similarity (0-100, rapidfuzz ratio) at or above which two clauses of one
 # variant are copies of each other, and a clause is compared with the clauses
@@ -255,7 +258,26 @@ def collate_variants(
         _group(f"g{n:04d}", [units[i] for i in cluster], variant_order, len(variants))
         for n, cluster in enumerate(clusters, 1)
     ]
-    return Collation(variants=[v.id for v in variants], groups=groups, problems=list(problems))
+    return Collation(
+        variants=[v.id for v in variants],
+        groups=groups,
+        problems=list(problems),
+        corpus_hashes={v.id: hashlib.sha256(v.raw_text.encode()).hexdigest() for v in variants},
+    )
+
+
+def collate_folder(
+    folder: Path,
+    max_variant_bytes: int,
+    segmenter: Segmenter,
+    progress: Callable[[Iterable[Variant]], Iterable[Variant]] = lambda it: it,
+) -> Collation:
+    """Read a folder of variants and collate them; refused files are kept in the collation's problems."""
+    loaded = load_variants(folder, max_variant_bytes)
+    if not loaded.variants:
+        details = "; ".join(str(p) for p in loaded.problems) or "no .txt files"
+        raise NoUsableVariants(f"{folder}: no usable variants ({details})")
+    return collate_variants(loaded.variants, segmenter, loaded.problems, progress)
 
 
 def locations_of(reading: Reading) -> list[Location]:

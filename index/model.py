@@ -154,6 +154,7 @@ class Collation:
     variants: list[str]
     groups: list[ClauseGroup]
     problems: list[Problem] = field(default_factory=list)
+    corpus_hashes: dict[str, str] = field(default_factory=dict)  # variant -> sha256 of its text
 
     @property
     def total(self) -> int:
@@ -165,6 +166,7 @@ class Collation:
             "total": self.total,
             "groups": [g.to_dict() for g in self.groups],
             "problems": [asdict(p) for p in self.problems],
+            "corpus_hashes": self.corpus_hashes,
         }
 
     @classmethod
@@ -173,4 +175,5 @@ class Collation:
             variants=list(data["variants"]),
             groups=[ClauseGroup.from_dict(g) for g in data["groups"]],
             problems=[Problem(**p) for p in data.get("problems", [])],
+            corpus_hashes=dict(data.get("corpus_hashes", {})),
         )

@@ -75,6 +75,10 @@ def read_variant(path: Path, max_bytes: int = DEFAULT_MAX_VARIANT_BYTES) -> Vari
     return Variant(id=variant.id, path=str(path), raw_text=variant.raw_text)
 
 
+class NoUsableVariants(ValueError):
+    """A folder that yielded no variant at all; the message lists why each file was refused."""
+
+
 @dataclass
 class LoadedVariants:
     variants: list[Variant] = field(default_factory=list)

@@ -11,10 +11,10 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from index.build import BuildConfig, IndexUnavailable
-from index.collate import collate_variants
+from index.collate import collate_folder
 from index.report import collation_report
 from index.segment import Segmenter
-from index.variants import load_variants
+from index.variants import NoUsableVariants
 from service.settings import Settings
 
 
@@ -26,18 +26,15 @@ def _progress(description: str):
 
 def cmd_collate(settings: Settings, args: argparse.Namespace) -> int:
     folder = Path(args.folder or settings.seeds_dir)
-    loaded = load_variants(folder, settings.max_variant_bytes)
-    for problem in loaded.problems:
-        print(f"skipped {problem}", file=sys.stderr)
-    if not loaded.variants:
-        print(f"error: {folder} holds no usable .txt variants", file=sys.stderr)
+    try:
+        collation = collate_folder(
+            folder, settings.max_variant_bytes, Segmenter(settings.max_clause_chars), _progress("segmenting")
+        )
+    except NoUsableVariants as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    collation = collate_variants(
-        loaded.variants,
-        Segmenter(settings.max_clause_chars),
-        loaded.problems,
-        progress=_progress("segmenting"),
-    )
+    for problem in collation.problems:
+        print(f"skipped {problem}", file=sys.stderr)
     out = Path(args.out or settings.collation_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")

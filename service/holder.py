@@ -35,10 +35,11 @@ class IndexHolder:
     def reload(self) -> Searcher | None:
         """Load the published index; on failure keep serving what was loaded before."""
         with self._reload_lock:
+            target = self.index_dir.resolve()  # once: the link may flip again while this loads
             try:
-                searcher = Searcher(LoadedIndex.load(self.index_dir, self.model), self.embedder)
+                searcher = Searcher(LoadedIndex.load(target, self.model), self.embedder)
             except (IndexUnavailable, OSError, ValueError) as exc:
-                self._failed = self.index_dir.resolve()
+                self._failed = target
                 self.error = str(exc)
                 log.error("index not loaded: %s", exc)
                 return self.searcher

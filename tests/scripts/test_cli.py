@@ -83,3 +83,13 @@ def test_query_without_an_index_says_what_to_run(tmp_path: Path) -> None:
     result = _concord("query", "问题", cwd=tmp_path, extra_env=env)
     assert result.returncode == 2
     assert "concord build" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_collate_of_a_folder_with_no_usable_variant_says_why(tmp_path: Path) -> None:
+    folder = tmp_path / "variants"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    result = _concord("collate", str(folder), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "no usable variants (empty.txt: is empty" in result.stderr
+    assert "Traceback" not in result.stderr
