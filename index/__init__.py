@@ -1,0 +1,1 @@
+"""concord's indexing side: corpus → retrieval primitives → a saved, published index; storage and jobs."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from index.model import ClauseGroup
+from index.corpus.model import ClauseGroup
 
 _COUNT_QUESTION = re.compile(
     r"多少|几[所个项家名条类批次种座]?|how\s+many|how\s+much|number\s+of", re.IGNORECASE

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,16 +22,18 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz
 
-from index.collate import collate_folder
-from index.embedder import CachedEmbedder, Embedder
-from index.expansion import build_lexicon, domain_words, load_glossary
-from index.lexical import ChineseTokenizer, LexicalIndex
-from index.model import ClauseGroup, Collation, Problem
-from index.segment import Segmenter
-from index.variants import NoUsableVariants
-from index.vector_store import VectorStore, create_store, load_store
+from index.corpus.collate import collate_variants
+from index.corpus.model import ClauseGroup, Collation, DocumentSource, Problem
+from index.corpus.segment import Segmenter
+from index.retrieval.embedder import CachedEmbedder, Embedder
+from index.retrieval.expansion import build_lexicon, domain_words, load_glossary
+from index.retrieval.lexical import ChineseTokenizer, LexicalIndex
+from index.retrieval.vector_store import VectorStore, create_store, load_store
+from index.storage.files import fsync_dir
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
+# Bump when segmentation or collation changes what a cached collation holds.
+COLLATION_CACHE_VERSION = 1
 MANIFEST = "manifest.json"
 COLLATION = "collation.json"
 VECTOR_GROUPS = "vector_groups.npy"
@@ -49,12 +51,10 @@ class IndexUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class BuildConfig:
-    seeds_dir: Path
     index_dir: Path
     cache_dir: Path
     model: str
     backend: str = "faiss"
-    max_variant_bytes: int = 5 * 1024 * 1024
     max_clause_chars: int = 300
 
 
@@ -65,6 +65,15 @@ class BuildReport:
     problems: list[Problem]
     embedded: int
     seconds: float
+    collated: int = 0  # documents segmented and collated anew (the others came from the cache)
+
+
+# progress(stage, done, total): how far a build is, for a job's status or a terminal bar.
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    return None
 
 
 def section_context(group: ClauseGroup) -> str:
@@ -97,46 +106,96 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def collate_document(
+    document: DocumentSource, segmenter: Segmenter, cache_dir: Path
+) -> tuple[Collation, bool]:
+    """One document's collation, from the cache when its variants and the settings are unchanged.
+
+    Returns the collation and whether it was computed now. Clause group ids are
+    prefixed with the document id, so they are unique across the corpus.
+    """
+    hashes = {v.id: hashlib.sha256(v.raw_text.encode()).hexdigest() for v in document.variants}
+    key_source = json.dumps(
+        [COLLATION_CACHE_VERSION, document.id, segmenter.max_clause_chars, sorted(hashes.items())],
+        ensure_ascii=False,
+    )
+    cached = cache_dir / "collations" / f"{hashlib.sha256(key_source.encode()).hexdigest()[:32]}.json"
+    if cached.exists():
+        try:
+            collation = Collation.from_dict(json.loads(cached.read_text(encoding="utf-8")))
+            collation.title = document.title
+            return collation, False
+        except (ValueError, KeyError, TypeError):
+            cached.unlink(missing_ok=True)
+    collation = collate_variants(document.variants, segmenter)
+    collation.document = document.id
+    collation.title = document.title
+    for group in collation.groups:
+        group.id = f"{document.id}:{group.id}"
+        group.document = document.id
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(collation.to_dict(), ensure_ascii=False), encoding="utf-8")
+    tmp.replace(cached)
+    return collation, True
+
+
 def build_index(
     config: BuildConfig,
+    documents: list[DocumentSource],
     embedder: Embedder,
-    progress: Callable[[Iterable], Iterable] = lambda it: it,
+    progress: Progress = _no_progress,
+    generation: int = 0,
 ) -> BuildReport:
-    """Collate the variants, embed and index the clause groups, save and publish atomically."""
+    """Collate each document, embed and index every clause group, save and publish atomically.
+
+    Only documents whose variants changed are collated again and only text never
+    embedded before is embedded; the vector and lexical indexes are rebuilt from
+    the cached vectors, which takes a fraction of the embedding time.
+    """
     started = time.perf_counter()
-    try:
-        collation = collate_folder(
-            config.seeds_dir, config.max_variant_bytes, Segmenter(config.max_clause_chars), progress
-        )
-    except NoUsableVariants as exc:
-        raise IndexUnavailable(f"{exc}; the published index is unchanged") from None
+    segmenter = Segmenter(config.max_clause_chars)
+    collations: list[Collation] = []
+    collated = 0
+    progress("segment", 0, len(documents))
+    for done, document in enumerate(documents, 1):
+        collation, fresh = collate_document(document, segmenter, config.cache_dir)
+        collations.append(collation)
+        collated += fresh
+        progress("collate", done, len(documents))
+    groups = [g for c in collations for g in c.groups]
 
     texts: list[str] = []
     owners: list[int] = []
-    for number, group in enumerate(collation.groups):
+    for number, group in enumerate(groups):
         for text in dense_texts(group):
             texts.append(text)
             owners.append(number)
     cached = CachedEmbedder(embedder, config.cache_dir)
-    vectors = cached.embed_batch(texts, "document")
+    vectors = cached.embed_batch(
+        texts, "document", progress=lambda done, total: progress("embed", done, total)
+    )
     cached.save()
 
+    progress("index", 0, 1)
     store = create_store(config.backend, cached.dimension, len(texts))
     store.add(np.arange(len(texts), dtype=np.int64), vectors)
-
     # The words jieba keeps whole are saved with the index, so questions are cut as the text was.
     tokenizer_words = sorted(domain_words(load_glossary()))
     tokenizer = ChineseTokenizer(tokenizer_words)
-    lexical = LexicalIndex.build([tokenizer.tokens(lexical_text(g)) for g in collation.groups])
+    lexical = LexicalIndex.build([tokenizer.tokens(lexical_text(g)) for g in groups])
     lexicon = build_lexicon(lexical.vocabulary)
+    progress("index", 1, 1)
 
+    progress("publish", 0, 1)
     builds = config.index_dir.parent / ".builds"
     builds.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC)
     target = builds / f"{stamp:%Y%m%dT%H%M%S%f}-{os.getpid()}"
     target.mkdir()
     try:
-        (target / COLLATION).write_text(json.dumps(collation.to_dict(), ensure_ascii=False), encoding="utf-8")
+        corpus = {"documents": [c.to_dict() for c in collations]}
+        (target / COLLATION).write_text(json.dumps(corpus, ensure_ascii=False), encoding="utf-8")
         store.save(target)
         np.save(target / VECTOR_GROUPS, np.asarray(owners, dtype=np.int32))
         lexical.save(target)
@@ -147,29 +206,43 @@ def build_index(
         files = sorted(p for p in target.rglob("*") if p.is_file())
         manifest = {
             "format_version": FORMAT_VERSION,
+            "generation": generation,
             "model": cached.model_id,
             "dimension": cached.dimension,
             "backend": config.backend,
             "store": getattr(store, "kind", config.backend),
             "built_at": stamp.isoformat(),
-            "corpus": collation.corpus_hashes,
-            "refused": [str(p) for p in collation.problems],
+            "corpus": {c.document: c.corpus_hashes for c in collations},
             "counts": {
-                "variants": collation.total,
-                "clause_groups": len(collation.groups),
+                "documents": len(collations),
+                "variants": sum(c.total for c in collations),
+                "clause_groups": len(groups),
                 "vectors": store.count(),
                 "lexicon_entries": len(lexicon),
             },
             "settings": {"max_clause_chars": config.max_clause_chars},
             "checksums": {str(p.relative_to(target)): _sha256(p) for p in files},
         }
-        (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        for path in files:
+            _fsync_file(path)
+        manifest_path = target / MANIFEST
+        manifest_path.write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        _fsync_file(manifest_path)
+        for folder in {p.parent for p in files} | {target}:
+            fsync_dir(folder)
         publish(target, config.index_dir)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
+    progress("publish", 1, 1)
     _prune(builds, keep=target)
-    return BuildReport(target, manifest, collation.problems, cached.computed, time.perf_counter() - started)
+    problems = [p for c in collations for p in c.problems]
+    return BuildReport(target, manifest, problems, cached.computed, time.perf_counter() - started, collated)
+
+
+def _fsync_file(path: Path) -> None:
+    with path.open("rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def publish(build: Path, link: Path) -> None:
@@ -182,6 +255,7 @@ def publish(build: Path, link: Path) -> None:
     staging.unlink(missing_ok=True)
     staging.symlink_to(os.path.relpath(build, link.parent))
     os.replace(staging, link)
+    fsync_dir(link.parent)
 
 
 def _prune(builds: Path, keep: Path) -> None:
@@ -216,7 +290,7 @@ class LoadedIndex:
 
     path: Path
     manifest: dict
-    collation: Collation
+    documents: list[Collation]
     store: VectorStore
     vector_groups: np.ndarray
     lexical: LexicalIndex
@@ -233,10 +307,24 @@ class LoadedIndex:
         return cls(
             path=path,
             manifest=manifest,
-            collation=Collation.from_dict(json.loads((path / COLLATION).read_text(encoding="utf-8"))),
+            documents=[
+                Collation.from_dict(d)
+                for d in json.loads((path / COLLATION).read_text(encoding="utf-8"))["documents"]
+            ],
             store=load_store(manifest["backend"], path),
             vector_groups=np.load(path / VECTOR_GROUPS),
             lexical=LexicalIndex.load(path),
             lexicon=json.loads((path / LEXICON).read_text(encoding="utf-8")),
             tokenizer_words=json.loads((path / TOKENIZER_WORDS).read_text(encoding="utf-8")),
         )
+
+    @property
+    def groups(self) -> list[ClauseGroup]:
+        return [g for d in self.documents for g in d.groups]
+
+    @property
+    def generation(self) -> int:
+        return int(self.manifest.get("generation", 0))
+
+    def titles(self) -> dict[str, str]:
+        return {d.document: d.title for d in self.documents}

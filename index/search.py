@@ -9,10 +9,10 @@ import numpy as np
 
 from index.answer import CountAnswer, asked_measure, count_answer, counted_phrase, is_count_question
 from index.build import LoadedIndex
-from index.embedder import Embedder
-from index.expansion import Expansion, QueryExpander, has_english, load_glossary, load_synonyms
-from index.lexical import ChineseTokenizer, Concept
-from index.model import ClauseGroup
+from index.corpus.model import ClauseGroup
+from index.retrieval.embedder import Embedder
+from index.retrieval.expansion import Expansion, QueryExpander, has_english, load_glossary, load_synonyms
+from index.retrieval.lexical import ChineseTokenizer, Concept
 
 # Fusion: min-max normalised dense and lexical scores, weighted. Chosen by
 # measurement on the dev questions against reciprocal-rank fusion (see README).
@@ -51,7 +51,8 @@ class Searcher:
         self.tokenizer = ChineseTokenizer(index.tokenizer_words)
         self.expander = QueryExpander(load_glossary(), index.lexicon)
         self.synonyms = load_synonyms()
-        self._groups = index.collation.groups
+        self._groups = index.groups
+        self._document_of = np.array([g.document for g in self._groups], dtype=object)
         self._support = np.array(
             [g.support.count / max(g.support.total, 1) for g in self._groups], np.float32
         )
@@ -80,15 +81,21 @@ class Searcher:
         np.maximum.at(by_group, self.index.vector_groups[ids[0][valid]], scores[0][valid])
         return by_group
 
-    def search(self, question: str, top_k: int = 5) -> SearchResult:
+    def search(self, question: str, top_k: int = 5, documents: list[str] | None = None) -> SearchResult:
+        """The top clause groups for a question, optionally only from the named documents."""
         # The model reads the question as written (NFKC only); the tokenizer normalises for itself.
         question = unicodedata.normalize("NFKC", question).strip()
         expansion = self.expander.expand(question)
         concepts = self.concepts(question, expansion)
+        if not self._groups:
+            return SearchResult(question, [], None, expansion, concepts)
         dense = self.dense_scores(question, expansion)
         lexical = self.index.lexical.scores(concepts)
         fused = fuse(dense, lexical, self._support, self._heading)
-        order = np.argsort(-fused, kind="stable")[:top_k]
+        candidates = np.arange(len(self._groups))
+        if documents is not None:
+            candidates = candidates[np.isin(self._document_of, list(documents))]
+        order = candidates[np.argsort(-fused[candidates], kind="stable")][:top_k]
         hits = [Hit(self._groups[i], float(fused[i]), float(dense[i]), float(lexical[i])) for i in order]
         answer = None
         if hits and is_count_question(question):

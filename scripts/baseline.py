@@ -32,7 +32,7 @@ def build(seeds: Path, out: Path, embedder) -> dict:
     import faiss
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from index.variants import load_variants
+    from index.corpus.variants import load_variants
 
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=CHUNK_CHARS, chunk_overlap=CHUNK_OVERLAP, add_start_index=True
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--models-dir", default="var/models")
     args = parser.parse_args(argv)
 
-    from index.embedder import SentenceTransformerEmbedder
+    from index.retrieval.embedder import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder("bundled:e5-small", Path(args.models_dir))
     if args.command == "build":

@@ -36,13 +36,13 @@ def _child_build(kind: str, out: str) -> None:
     started = time.perf_counter()
     if kind == "concord":
         from index.build import BuildConfig, build_index
-        from index.embedder import SentenceTransformerEmbedder
+        from index.retrieval.embedder import SentenceTransformerEmbedder
 
         embedder = SentenceTransformerEmbedder("bundled:e5-small", ROOT / "var" / "models")
         config = BuildConfig(ROOT / "seeds", Path(out) / "index", Path(out) / "cache", "bundled:e5-small")
         build_index(config, embedder)
     else:
-        from index.embedder import SentenceTransformerEmbedder
+        from index.retrieval.embedder import SentenceTransformerEmbedder
         from scripts.baseline import build
 
         build(

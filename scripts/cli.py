@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import socket
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from index.build import BuildConfig, IndexUnavailable
-from index.collate import collate_folder
-from index.report import collation_report
-from index.segment import Segmenter
-from index.variants import NoUsableVariants
+from index.build import IndexUnavailable
+from index.corpus.collate import collate_folder
+from index.corpus.report import collation_report
+from index.corpus.segment import Segmenter
+from index.corpus.variants import NoUsableVariants
+from index.storage.database import DatabaseError
 from service.settings import Settings
 
 
@@ -46,19 +50,33 @@ def cmd_collate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def build_config(settings: Settings) -> BuildConfig:
-    return BuildConfig(
-        seeds_dir=settings.seeds_dir,
-        index_dir=settings.resolved_index_dir,
-        cache_dir=settings.var_dir / "cache",
-        model=settings.model,
-        max_variant_bytes=settings.max_variant_bytes,
-        max_clause_chars=settings.max_clause_chars,
-    )
+class _StageBar:
+    """A terminal progress bar per job stage (segment, collate, embed, index, publish)."""
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._stage = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if stage != self._stage:
+            self.close()
+            self._stage = stage
+            self._bar = tqdm(total=total, desc=stage, leave=False, file=sys.stderr)
+        if self._bar is not None:
+            self._bar.total = total
+            self._bar.n = done
+            self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def _embedder(settings: Settings, show_progress: bool = False):
-    from index.embedder import SentenceTransformerEmbedder
+    from index.retrieval.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(
         settings.model, settings.resolved_models_dir, show_progress=show_progress
@@ -66,7 +84,7 @@ def _embedder(settings: Settings, show_progress: bool = False):
 
 
 def cmd_model(settings: Settings, args: argparse.Namespace) -> int:
-    from index.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
+    from index.retrieval.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
 
     if settings.model != BUNDLED_MODEL_NAME:
         print(f"CONCORD_MODEL is {settings.model!r}: sentence-transformers loads it by name or path")
@@ -75,41 +93,194 @@ def cmd_model(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def run_build(settings: Settings) -> int:
-    from index.build import build_index
+def _sender() -> str:
+    return f"cli:{getpass.getuser()}@{socket.gethostname()}"
 
-    embedder = _embedder(settings, show_progress=True)
-    report = build_index(build_config(settings), embedder, progress=_progress("segmenting"))
-    for problem in report.problems:
-        print(f"skipped {problem}", file=sys.stderr)
-    counts = report.manifest["counts"]
-    print(
-        f"built {report.path} in {report.seconds:.1f}s: {counts['variants']} variants, "
-        f"{counts['clause_groups']} clause groups, {counts['vectors']} vectors "
-        f"({report.embedded} newly embedded); published at {settings.resolved_index_dir}"
-    )
+
+def run_jobs(settings: Settings, corpus, job_id: str, wait: bool = True, embedder=None) -> int:
+    """Run pending jobs here if no other process is running them; else wait for `job_id` (or not)."""
+    from service.runtime import job_runner
+
+    model = []
+
+    def load():
+        if not model:
+            model.append(embedder or _embedder(settings))
+        return model[0]
+
+    bar = _StageBar()
+    runner = job_runner(settings, corpus, load, on_progress=bar)
+    try:
+        report = runner.run_pending()
+    finally:
+        bar.close()
+    if report is None:
+        holder = corpus.db.lease_holder() or {}
+        where = f"process {holder.get('pid')} on {holder.get('host')}" if holder else "another process"
+        if not wait:
+            print(f"job {job_id} queued; {where} is running jobs and will take it (concord jobs shows it)")
+            return 0
+        print(f"job {job_id} queued; {where} is running jobs, waiting for it", file=sys.stderr)
+        while (job := corpus.db.job(job_id)) is not None and job.status not in ("succeeded", "failed"):
+            if job.stage:
+                bar(job.stage, job.done, job.total)
+            time.sleep(0.5)
+        bar.close()
+    return _print_job(corpus.db.job(job_id))
+
+
+def _print_job(job) -> int:
+    if job is None:
+        print("error: the job disappeared", file=sys.stderr)
+        return 1
+    if job.status == "failed":
+        print(f"job {job.id} failed: {job.error}", file=sys.stderr)
+        return 1
+    result = job.result or {}
+    for item in result.get("files", []):
+        where = f"{item['document']}/{item['variant']}"
+        if "duplicate_of" in item:
+            print(f"{item['file']}: {item['note']}")
+            continue
+        decision = item.get("assignment", {})
+        why = (
+            f" ({decision.get('decision')}, similarity {decision.get('score')})"
+            if decision.get("score") is not None
+            else f" ({decision.get('decision')})"
+        )
+        converted = f", converted from {item['converted_from']}" if "converted_from" in item else ""
+        print(f"{item['file']}: stored as {where}{why}{converted}")
+    for key in ("removed", "moved"):
+        if key in result:
+            print(f"{key} {result[key]}" + (f" to {result['to']}" if key == "moved" else ""))
+    if "generation" in result:
+        print(
+            f"job {job.id} {job.status}: index generation {result['generation']} published with "
+            f"{result['documents']} documents, {result['variants']} variants, {result['clause_groups']} clause groups "
+            f"({result['embedded']} texts newly embedded)"
+        )
+    else:
+        print(f"job {job.id} {job.status}")
     return 0
 
 
+def _open(settings: Settings):
+    from service.runtime import open_corpus
+
+    return open_corpus(settings)
+
+
 def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
-    return run_build(settings)
+    from index.jobs.submit import submit_reindex
+
+    corpus = _open(settings)
+    job = submit_reindex(corpus, "cli", _sender())
+    return run_jobs(settings, corpus, job.id)
+
+
+def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
+    from index.corpus.documents import DocumentIdError
+    from index.corpus.variants import VariantError
+    from index.jobs.submit import TooManyFiles, Upload, submit_files
+
+    uploads = []
+    for name in args.files:
+        path = Path(name)
+        if not path.is_file():
+            print(f"error: {name}: no such file", file=sys.stderr)
+            return 2
+        uploads.append(Upload(path.name, path.read_bytes()))
+    corpus = _open(settings)
+    try:
+        job = submit_files(
+            corpus,
+            uploads,
+            args.document,
+            "cli",
+            _sender(),
+            settings.max_variant_bytes,
+            settings.max_files_per_upload,
+        )
+    except (VariantError, DocumentIdError, TooManyFiles, ValueError) as exc:
+        print(f"error: {exc}; nothing was stored", file=sys.stderr)
+        return 2
+    print(f"accepted {len(uploads)} file(s) as job {job.id}", file=sys.stderr)
+    return run_jobs(settings, corpus, job.id, wait=args.wait)
+
+
+def cmd_remove(settings: Settings, args: argparse.Namespace) -> int:
+    from index.jobs.submit import submit_removal
+
+    corpus = _open(settings)
+    try:
+        job = submit_removal(corpus, args.document, args.variant, "cli", _sender())
+    except LookupError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    return run_jobs(settings, corpus, job.id, wait=args.wait)
+
+
+def cmd_move(settings: Settings, args: argparse.Namespace) -> int:
+    from index.corpus.documents import DocumentIdError
+    from index.jobs.submit import submit_move
+
+    corpus = _open(settings)
+    try:
+        job = submit_move(corpus, args.document, args.variant, args.to, "cli", _sender())
+    except (LookupError, DocumentIdError, ValueError) as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    return run_jobs(settings, corpus, job.id, wait=args.wait)
+
+
+def cmd_documents(settings: Settings, args: argparse.Namespace) -> int:
+    corpus = _open(settings)
+    variants = corpus.db.variants()
+    for document in corpus.db.documents():
+        own = [v for v in variants if v.document_id == document.id]
+        print(f"{document.id}  {document.title}  ({len(own)} variants)")
+        for v in own:
+            print(
+                f"  {v.id}  {v.size} bytes  {v.encoding}  from {v.original_name} by {v.sender} at {v.arrived_at}"
+            )
+    return 0
+
+
+def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
+    corpus = _open(settings)
+    for job in corpus.db.jobs(args.status, args.limit):
+        stage = f" {job.stage} {job.done}/{job.total}" if job.stage else ""
+        files = (
+            f" {', '.join(f['name'] for f in job.payload.get('files', []))}"
+            if job.payload.get("files")
+            else ""
+        )
+        error = f": {job.error}" if job.error else ""
+        print(f"{job.id}  {job.kind:8s} {job.status:11s}{stage}{files}  {job.created_at}{error}")
+    return 0
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
+    from index.build import read_manifest
+    from index.jobs.submit import submit_reindex
     from service.app import create_app
 
-    overrides = {"host": args.host, "port": args.port}
+    overrides = {"host": args.host, "port": args.port, "watch_dir": args.watch}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v})
-    from index.build import read_manifest
-
+    embedder = _embedder(settings, show_progress=True)
     try:
         read_manifest(settings.resolved_index_dir, settings.model)
     except IndexUnavailable as reason:
         print(f"{reason}: building it first", file=sys.stderr)
-        run_build(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+        corpus = _open(settings)
+        job = submit_reindex(corpus, "serve", _sender())
+        if run_jobs(settings, corpus, job.id, embedder=embedder) != 0:
+            return 1
+    uvicorn.run(
+        create_app(settings, embedder=embedder), host=settings.host, port=settings.port, log_level="info"
+    )
     return 0
 
 
@@ -118,13 +289,15 @@ def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
     from index.search import Searcher
 
     searcher = Searcher(LoadedIndex.load(settings.resolved_index_dir, settings.model), _embedder(settings))
-    result = searcher.search(args.question, args.top_k)
+    result = searcher.search(args.question, args.top_k, args.document or None)
+    titles = searcher.index.titles()
     if result.answer:
         print(f"answer: {result.answer.summary}\n")
     for rank, hit in enumerate(result.hits, 1):
         group = hit.group
         flags = f" [{', '.join(group.flags)}]" if group.flags else ""
         print(f"{rank}. {group.canonical}")
+        print(f"   {group.document}: {titles.get(group.document, '')}")
         print(f"   score {hit.score:.3f} · support {group.support.count}/{group.support.total}{flags}")
         if group.section_path:
             print(f"   section: {' › '.join(group.section_path)}")
@@ -157,17 +330,56 @@ def build_parser() -> argparse.ArgumentParser:
     model = commands.add_parser("model", help="convert the bundled embedding model (once) and print its path")
     model.set_defaults(handler=cmd_model)
 
-    build = commands.add_parser("build", help="build the index from the variants and publish it atomically")
+    build = commands.add_parser("build", help="rebuild the index from the corpus and publish it atomically")
     build.set_defaults(handler=cmd_build)
+
+    add = commands.add_parser("add", help="add variant files to the corpus and rebuild the index")
+    add.add_argument("files", nargs="+", metavar="FILE", help=".txt variants (UTF-8, UTF-16 or GB18030)")
+    add.add_argument(
+        "--document", help="attach to this document id (created when new); default: decided by the text"
+    )
+    add.add_argument(
+        "--wait", action="store_true", help="when a server is running the jobs, wait for this one"
+    )
+    add.set_defaults(handler=cmd_add)
+
+    remove = commands.add_parser("remove", help="remove a document, or one of its variants, and rebuild")
+    remove.add_argument("document")
+    remove.add_argument("variant", nargs="?")
+    remove.add_argument(
+        "--wait", action="store_true", help="when a server is running the jobs, wait for this one"
+    )
+    remove.set_defaults(handler=cmd_remove)
+
+    move = commands.add_parser("move", help="move a variant to another document and rebuild")
+    move.add_argument("document")
+    move.add_argument("variant")
+    move.add_argument("--to", required=True, help="the document id to move it to (created when new)")
+    move.add_argument(
+        "--wait", action="store_true", help="when a server is running the jobs, wait for this one"
+    )
+    move.set_defaults(handler=cmd_move)
+
+    documents = commands.add_parser("documents", help="list the documents and their variants")
+    documents.set_defaults(handler=cmd_documents)
+
+    jobs = commands.add_parser("jobs", help="list recent jobs")
+    jobs.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "interrupted"])
+    jobs.add_argument("--limit", type=int, default=20)
+    jobs.set_defaults(handler=cmd_jobs)
 
     serve = commands.add_parser("serve", help="serve the HTTP API (builds the index first if there is none)")
     serve.add_argument("--host", help="address to bind (default: CONCORD_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default: CONCORD_PORT, 8000)")
+    serve.add_argument(
+        "--watch", type=Path, metavar="DIR", help="poll DIR for new variant files (CONCORD_WATCH_DIR)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     query = commands.add_parser("query", help="ask a question and print the answer with its provenance")
     query.add_argument("question")
     query.add_argument("--top-k", type=int, default=5)
+    query.add_argument("--document", action="append", help="only answer from this document (repeatable)")
     query.set_defaults(handler=cmd_query)
     return parser
 
@@ -181,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.handler(settings, args)
-    except (FileNotFoundError, IndexUnavailable) as exc:
+    except (FileNotFoundError, IndexUnavailable, DatabaseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

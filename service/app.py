@@ -15,9 +15,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index.embedder import Embedder, SentenceTransformerEmbedder
+from index.jobs.inbox import InboxWatcher
+from index.jobs.runner import JobWorker
+from index.jobs.submit import Upload, submit_files
+from index.retrieval.embedder import Embedder, SentenceTransformerEmbedder
 from service.holder import IndexHolder
-from service.routes import health, query
+from service.metrics import Metrics
+from service.routes import documents, health, jobs, query
+from service.runtime import job_runner, open_corpus
 from service.settings import Settings
 
 log = logging.getLogger("concord")
@@ -32,19 +37,55 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         model = embedder or await run_in_threadpool(
             SentenceTransformerEmbedder, settings.model, settings.resolved_models_dir
         )
+        corpus = await run_in_threadpool(open_corpus, settings)
         holder = IndexHolder(settings.resolved_index_dir, settings.model, model)
         app.state.holder = holder
+        app.state.corpus = corpus
+        metrics = app.state.metrics
+        metrics.database = corpus.db
+        runner = job_runner(
+            settings,
+            corpus,
+            lambda: model,
+            on_publish=lambda _report: holder.reload(),
+            on_rebuild=metrics.rebuild_finished,
+        )
+        worker = JobWorker(runner, settings.job_poll_interval)
+        app.state.worker = worker
         await run_in_threadpool(holder.reload)
-        watcher = (
-            asyncio.create_task(_watch(holder, settings.reload_interval))
+        worker.start()
+        inbox = None
+        if settings.watch_dir is not None:
+
+            def submit(upload: Upload, origin: str):
+                job = submit_files(
+                    corpus,
+                    [upload],
+                    None,
+                    origin,
+                    origin,
+                    settings.max_variant_bytes,
+                    settings.max_files_per_upload,
+                )
+                worker.wake()
+                return job
+
+            inbox = InboxWatcher(settings.watch_dir, corpus.db, submit, settings.watch_interval)
+            inbox.start()
+            log.info("watching %s for new variants", settings.watch_dir)
+        follower = (
+            asyncio.create_task(_follow(holder, settings.reload_interval))
             if settings.reload_interval
             else None
         )
         yield
-        if watcher is not None:
-            watcher.cancel()
+        if follower is not None:
+            follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+                await follower
+        if inbox is not None:
+            await run_in_threadpool(inbox.stop)
+        await run_in_threadpool(worker.stop)
 
     app = FastAPI(
         title="concord",
@@ -52,9 +93,15 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.settings = settings
     app.state.api_keys = settings.api_key_values()
+    app.state.admin_keys = settings.admin_key_values()
+    app.state.metrics = Metrics(lambda: getattr(app.state, "holder", None))
+    app.middleware("http")(app.state.metrics.middleware)
     app.include_router(health.router)
     app.include_router(query.router)
+    app.include_router(documents.router)
+    app.include_router(jobs.router)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -82,8 +129,8 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     return app
 
 
-async def _watch(holder: IndexHolder, interval: float) -> None:
-    """Swap in a newly published index: `concord build` flips the link, the service follows."""
+async def _follow(holder: IndexHolder, interval: float) -> None:
+    """Swap in an index another process published (`concord add`, `concord build`, another replica)."""
     while True:
         await asyncio.sleep(interval)
         if holder.published_changed():

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.build import IndexUnavailable, LoadedIndex
-from index.embedder import Embedder
+from index.retrieval.embedder import Embedder
 from index.search import Searcher
 
 log = logging.getLogger("concord")
@@ -33,18 +33,36 @@ class IndexHolder:
         return target != current and (target / "manifest.json").exists() and target != self._failed
 
     def reload(self) -> Searcher | None:
-        """Load the published index; on failure keep serving what was loaded before."""
+        """Load the published index; when it is refused, keep what was loaded, or else the newest good build."""
         with self._reload_lock:
             target = self.index_dir.resolve()  # once: the link may flip again while this loads
             try:
                 searcher = Searcher(LoadedIndex.load(target, self.model), self.embedder)
-            except (IndexUnavailable, OSError, ValueError) as exc:
+            except (IndexUnavailable, OSError, ValueError, KeyError) as exc:
                 self._failed = target
                 self.error = str(exc)
-                log.error("index not loaded: %s", exc)
-                return self.searcher
+                log.error("index refused: %s", exc)
+                if self.searcher is not None:
+                    log.error("still serving the index loaded before, %s", self.searcher.index.path)
+                    return self.searcher
+                searcher = self._previous_good(exclude=target)
+                if searcher is None:
+                    return None
+                log.warning("serving the previous good index %s instead", searcher.index.path)
             # One reference assignment: requests in flight keep the searcher they started with.
             self.searcher = searcher
-            self.error = None
-            log.info("index loaded from %s", searcher.index.path)
+            if searcher.index.path == target:
+                self.error = None
+            log.info("index generation %s loaded from %s", searcher.index.generation, searcher.index.path)
             return searcher
+
+    def _previous_good(self, exclude: Path) -> Searcher | None:
+        builds = self.index_dir.parent / ".builds"
+        if not builds.is_dir():
+            return None
+        for path in sorted((p for p in builds.iterdir() if p.is_dir() and p != exclude), reverse=True):
+            try:
+                return Searcher(LoadedIndex.load(path, self.model), self.embedder)
+            except (IndexUnavailable, OSError, ValueError, KeyError) as exc:
+                log.error("older build refused too: %s", exc)
+        return None

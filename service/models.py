@@ -15,6 +15,11 @@ class QueryRequest(BaseModel):
         description="A question in Chinese or English.", examples=["楚怡优秀技工院校要遴选建设多少所？"]
     )
     top_k: int = Field(5, description=f"How many clause groups to return, 1 to {MAX_TOP_K}.")
+    documents: list[str] | None = Field(
+        None,
+        description="Only answer from these document ids (GET /v1/documents lists them).",
+        examples=[None],
+    )
 
     @field_validator("question")
     @classmethod
@@ -71,9 +76,17 @@ class Divergence(BaseModel):
     reading_text: str
 
 
+class DocumentRef(BaseModel):
+    id: str
+    title: str
+
+
 class ClauseGroup(BaseModel):
     rank: int
     id: str
+    document: DocumentRef = Field(
+        description="The document the clause belongs to; support counts its variants."
+    )
     text: str = Field(description="The canonical reading of the clause group.")
     score: float
     support: Support
@@ -100,11 +113,67 @@ class Answer(BaseModel):
     summary: str = Field(description="The answer in one line, with its support and any disagreement.")
 
 
+class IndexInfo(BaseModel):
+    generation: int = Field(
+        description="Which published index answered; every request runs on one generation."
+    )
+    built_at: str
+    model: str
+
+
 class QueryResponse(BaseModel):
     question: str
     answer: Answer | None = None
     results: list[ClauseGroup]
-    index: dict[str, str]
+    index: IndexInfo
+
+
+class VariantInfo(BaseModel):
+    id: str
+    file_name: str
+    original_name: str
+    sha256: str
+    size: int
+    encoding: str = Field(description="What the file arrived as; it is stored as UTF-8.")
+    arrived_at: str
+    sender: str
+    job_id: str | None
+
+
+class DocumentInfo(BaseModel):
+    id: str
+    title: str
+    created_at: str
+    variants: list[VariantInfo]
+
+
+class JobInfo(BaseModel):
+    id: str
+    kind: str = Field(description="add, remove, move or reindex.")
+    status: str = Field(description="queued, running, succeeded, failed or interrupted.")
+    stage: str | None = Field(description="store, segment, collate, embed, index or publish.")
+    done: int
+    total: int
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    origin: str
+    sender: str
+    files: list[str]
+    document: str | None
+    result: dict | None
+    error: str | None
+    attempts: int
+
+
+class JobList(BaseModel):
+    jobs: list[JobInfo]
+
+
+class MoveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(description="The document id to move the variant to (created when new).")
 
 
 class Health(BaseModel):

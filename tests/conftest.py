@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from index.collate import collate_variants
-from index.model import Collation, Variant
-from index.variants import load_variants
+from index.corpus.collate import collate_variants
+from index.corpus.model import Collation, DocumentSource, Variant
+from index.corpus.variants import load_variants
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
+LAWS = ROOT.parent / "shared" / "corpora" / "laws"
 
 
 @pytest.fixture(scope="session")
@@ -31,21 +32,29 @@ MODELS = ROOT / "var" / "models"  # shared with `make serve`: the model is conve
 
 @pytest.fixture(scope="session")
 def embedder():
-    from index.embedder import SentenceTransformerEmbedder
+    from index.retrieval.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder("bundled:e5-small", MODELS)
 
 
 @pytest.fixture(scope="session")
-def built_index(tmp_path_factory: pytest.TempPathFactory, embedder):
-    """The real index over the real seeds, built once into a temporary folder."""
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One embedding and collation cache for the session: each text is embedded once, whatever test builds."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def seed_document(seed_variants: list[Variant]) -> DocumentSource:
+    return DocumentSource("seeds", "seed notice", list(seed_variants))
+
+
+@pytest.fixture(scope="session")
+def built_index(tmp_path_factory: pytest.TempPathFactory, embedder, seed_variants, shared_cache):
+    """The real index over the real seeds as one document, built once into a temporary folder."""
     from index.build import BuildConfig, build_index
 
     var = tmp_path_factory.mktemp("var")
-    config = BuildConfig(
-        seeds_dir=SEEDS, index_dir=var / "index", cache_dir=var / "cache", model="bundled:e5-small"
-    )
-    report = build_index(config, embedder)
+    config = BuildConfig(index_dir=var / "index", cache_dir=shared_cache, model="bundled:e5-small")
+    report = build_index(config, [seed_document(seed_variants)], embedder)
     return config, report
 
 

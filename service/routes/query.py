@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException, status
 from starlette.concurrency import run_in_threadpool
 
 from index.answer import CountAnswer
@@ -13,12 +13,13 @@ from service.models import Answer, ClauseGroup, QueryRequest, QueryResponse
 router = APIRouter(prefix="/v1", tags=["query"], dependencies=[Depends(require_api_key)])
 
 
-def _clause_group(rank: int, hit: Hit) -> ClauseGroup:
+def _clause_group(rank: int, hit: Hit, titles: dict[str, str]) -> ClauseGroup:
     group = hit.group
     return ClauseGroup.model_validate(
         {
             "rank": rank,
             "id": group.id,
+            "document": {"id": group.document, "title": titles.get(group.document, "")},
             "text": group.canonical,
             "score": round(hit.score, 6),
             "support": vars(group.support),
@@ -41,11 +42,24 @@ def _answer(answer: CountAnswer | None) -> Answer | None:
 
 @router.post("/query", response_model=QueryResponse)
 async def query(request: QueryRequest, searcher: SearcherDep) -> QueryResponse:
-    result = await run_in_threadpool(searcher.search, request.question, request.top_k)
+    # `searcher` was taken once for this request: a swap meanwhile does not change what answers it.
+    titles = searcher.index.titles()
+    if request.documents is not None:
+        unknown = sorted(set(request.documents) - set(titles))
+        if unknown:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                detail=f"documents: unknown document id(s) {', '.join(unknown)}; GET /v1/documents lists them",
+            )
+    result = await run_in_threadpool(searcher.search, request.question, request.top_k, request.documents)
     manifest = searcher.index.manifest
     return QueryResponse(
         question=request.question,
         answer=_answer(result.answer),
-        results=[_clause_group(rank, hit) for rank, hit in enumerate(result.hits, 1)],
-        index={"built_at": manifest["built_at"], "model": manifest["model"]},
+        results=[_clause_group(rank, hit, titles) for rank, hit in enumerate(result.hits, 1)],
+        index={
+            "generation": searcher.index.generation,
+            "built_at": manifest["built_at"],
+            "model": manifest["model"],
+        },
     )

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from index.build import BuildConfig, IndexUnavailable, LoadedIndex, build_index
-from index.embedder import CachedEmbedder
-from tests.conftest import SEEDS
+from index.retrieval.embedder import CachedEmbedder
+from tests.conftest import SEEDS, seed_document
 
 
 def _seed(text: str, purpose: str) -> int:
@@ -50,7 +50,8 @@ def test_manifest_records_model_corpus_counts_and_checksums(built_index) -> None
     config, _ = built_index
     manifest = json.loads((config.index_dir / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["model"] == "bundled:e5-small" and manifest["dimension"] == 384
-    assert sorted(manifest["corpus"]) == sorted(p.stem for p in SEEDS.glob("*.txt"))
+    assert sorted(manifest["corpus"]["seeds"]) == sorted(p.stem for p in SEEDS.glob("*.txt"))
+    assert manifest["counts"]["documents"] == 1
     assert manifest["counts"]["clause_groups"] > 0
     assert manifest["counts"]["vectors"] >= manifest["counts"]["clause_groups"]
     assert {"collation.json", "vectors.faiss", "vector_groups.npy", "lexicon.json"} <= set(
@@ -59,27 +60,43 @@ def test_manifest_records_model_corpus_counts_and_checksums(built_index) -> None
     assert config.index_dir.is_symlink()
 
 
-def test_rebuilding_unchanged_text_embeds_nothing_and_swaps_atomically(built_index, embedder) -> None:
+def test_rebuilding_unchanged_text_embeds_nothing_and_swaps_atomically(
+    built_index, embedder, seed_variants
+) -> None:
     config, first = built_index
     before = LoadedIndex.load(config.index_dir)
-    second = build_index(config, embedder)
-    assert second.embedded == 0
+    second = build_index(config, [seed_document(seed_variants)], embedder)
+    assert second.embedded == 0 and second.collated == 0
     assert config.index_dir.resolve() == second.path != first.path
     # What a server loaded before the rebuild still answers from its own files.
     assert before.store.count() == second.manifest["counts"]["vectors"]
 
 
-def test_a_failed_build_leaves_the_published_index_alone(built_index, embedder, tmp_path: Path) -> None:
+def test_a_failed_build_leaves_the_published_index_alone(
+    built_index, embedder, seed_variants, tmp_path: Path
+) -> None:
     config, _ = built_index
     published = config.index_dir.resolve()
-    empty = tmp_path / "no-variants"
-    empty.mkdir()
-    (empty / "bad.txt").write_bytes(b"")
-    broken = BuildConfig(empty, config.index_dir, config.cache_dir, config.model)
-    with pytest.raises(IndexUnavailable, match="no usable variants"):
-        build_index(broken, embedder)
-    assert config.index_dir.resolve() == published
-    assert LoadedIndex.load(config.index_dir).collation.groups
+    # Where builds are written is a file, not a folder: the build fails before publishing anything.
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / ".builds").write_text("in the way")
+    (blocked / "index").symlink_to(published)
+    broken = BuildConfig(blocked / "index", config.cache_dir, config.model)
+    with pytest.raises(OSError):
+        build_index(broken, [seed_document(seed_variants)], embedder)
+    assert (blocked / "index").resolve() == published
+    assert LoadedIndex.load(blocked / "index").groups
+
+
+def test_an_empty_corpus_builds_an_index_that_answers_nothing(built_index, embedder, tmp_path: Path) -> None:
+    config, _ = built_index
+    empty = BuildConfig(tmp_path / "index", config.cache_dir, config.model)
+    report = build_index(empty, [], embedder)
+    assert report.manifest["counts"]["clause_groups"] == 0
+    from index.search import Searcher
+
+    assert Searcher(LoadedIndex.load(empty.index_dir), embedder).search("问题").hits == []
 
 
 def test_loading_refuses_another_model_and_damaged_files(built_index, tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ import json
 import numpy as np
 
 from index.answer import count_answer, is_count_question
-from index.model import ClauseGroup, Reading, Support
-from index.normalize import normalize_text
+from index.corpus.model import ClauseGroup, Reading, Support
+from index.corpus.normalize import normalize_text
 from index.search import Searcher, fuse
 from tests.conftest import ROOT
 

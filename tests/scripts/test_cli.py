@@ -42,11 +42,11 @@ def test_collate_reports_bad_files_and_still_collates_the_rest(tmp_path: Path) -
     shutil.copytree(SEEDS, folder)
     (folder / "empty.txt").write_bytes(b"")
     (folder / "binary.txt").write_bytes(b"\x00\x01\x02")
-    (folder / "gbk.txt").write_bytes("楚怡".encode("gbk"))
+    (folder / "scan.txt").write_bytes(b"%PDF-1.7 ...")
     result = _concord("collate", str(folder), "--out", str(tmp_path / "c.json"), "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    for name in ("empty.txt", "binary.txt", "gbk.txt"):
+    for name in ("empty.txt", "binary.txt", "scan.txt"):
         assert f"skipped {name}:" in result.stderr
     assert json.loads((tmp_path / "c.json").read_text(encoding="utf-8"))["total"] == 5
 
@@ -68,7 +68,7 @@ def test_build_then_query_in_the_terminal(tmp_path: Path) -> None:
     }
     built = _concord("build", cwd=tmp_path, extra_env=env)
     assert built.returncode == 0, built.stderr
-    assert "5 variants" in built.stdout and "published at" in built.stdout
+    assert "1 documents, 5 variants" in built.stdout and "generation 1 published" in built.stdout
     asked = _concord(
         "query", "How many 楚怡 technical schools will be built?", "--top-k", "2", cwd=tmp_path, extra_env=env
     )

@@ -12,12 +12,14 @@ from tests.conftest import MODELS, SEEDS
 
 @pytest.fixture(scope="session")
 def settings(built_index) -> Settings:
+    """The session's index over the seeds; the corpus database beside it holds the seeds as one document."""
     config, _ = built_index
     return Settings(
         seeds_dir=SEEDS,
         var_dir=config.index_dir.parent,
         index_dir=config.index_dir,
         models_dir=MODELS,
+        cache_dir=config.cache_dir,
     )
 
 

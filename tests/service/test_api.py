@@ -120,16 +120,25 @@ def test_unknown_settings_are_refused_at_start_up(monkeypatch: pytest.MonkeyPatc
         Settings()
 
 
-def test_a_rebuild_is_swapped_in_while_queries_keep_answering(built_index, embedder, tmp_path) -> None:
+def test_a_rebuild_is_swapped_in_while_queries_keep_answering(
+    built_index, embedder, seed_variants, tmp_path
+) -> None:
     import threading
     import time
 
     from index.build import BuildConfig, build_index
+    from tests.conftest import SEEDS, seed_document
 
     config, _ = built_index
-    own = BuildConfig(config.seeds_dir, tmp_path / "index", config.cache_dir, config.model)
-    build_index(own, embedder)
-    settings = Settings(var_dir=tmp_path, index_dir=own.index_dir, reload_interval=0.2)
+    own = BuildConfig(tmp_path / "index", config.cache_dir, config.model)
+    build_index(own, [seed_document(seed_variants)], embedder, generation=1)
+    settings = Settings(
+        var_dir=tmp_path,
+        seeds_dir=SEEDS,
+        index_dir=own.index_dir,
+        cache_dir=config.cache_dir,
+        reload_interval=0.2,
+    )
     with TestClient(create_app(settings, embedder=embedder)) as client:
         before = client.get("/readyz").json()["index"]["built_at"]
         statuses: list[int] = []
@@ -144,7 +153,7 @@ def test_a_rebuild_is_swapped_in_while_queries_keep_answering(built_index, embed
         asker = threading.Thread(target=ask)
         asker.start()
         try:
-            build_index(own, embedder)
+            build_index(own, [seed_document(seed_variants)], embedder, generation=2)
             deadline = time.monotonic() + 30
             while client.get("/readyz").json()["index"]["built_at"] == before and time.monotonic() < deadline:
                 time.sleep(0.1)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.normalize import normalize_text
+from index.corpus.normalize import normalize_text
 
 # Function words and question words: they say what is asked, not what about.
 STOPWORDS = frozenset(
@@ -116,24 +116,26 @@ class LexicalIndex:
 
     dir_name = "lexical"
 
-    def __init__(self, retriever: object) -> None:
-        self._retriever = retriever
+    def __init__(self, retriever: object | None) -> None:
+        self._retriever = retriever  # None for an empty corpus, which bm25s cannot index
 
     @classmethod
     def build(cls, documents: list[list[str]]) -> LexicalIndex:
         import bm25s
 
+        if not documents:
+            return cls(None)
         retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
         retriever.index(documents, show_progress=False)
         return cls(retriever)
 
     @property
     def vocabulary(self) -> set[str]:
-        return {t for t in self._retriever.vocab_dict if t}
+        return {t for t in self._retriever.vocab_dict if t} if self._retriever else set()
 
     @property
     def size(self) -> int:
-        return int(self._retriever.scores["num_docs"])
+        return int(self._retriever.scores["num_docs"]) if self._retriever else 0
 
     def scores(self, concepts: list[Concept]) -> np.ndarray:
         """Disjunction-max BM25: a concept scores its best token, concepts add up.
@@ -142,6 +144,8 @@ class LexicalIndex:
         outweigh the others; the maximum keeps each concept one vote.
         """
         total = np.zeros(self.size, dtype=np.float32)
+        if self._retriever is None:
+            return total
         vocab = self._retriever.vocab_dict
         for concept in concepts:
             known = [t for t in dict.fromkeys(concept.tokens) if t in vocab]
@@ -151,10 +155,16 @@ class LexicalIndex:
         return total
 
     def save(self, path: Path) -> None:
+        if self._retriever is None:
+            (path / self.dir_name).mkdir()
+            (path / self.dir_name / "empty").write_text("no documents\n")
+            return
         self._retriever.save(str(path / self.dir_name), show_progress=False)
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
         import bm25s
 
+        if (path / cls.dir_name / "empty").exists():
+            return cls(None)
         return cls(bm25s.BM25.load(str(path / cls.dir_name), show_progress=False))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from index.collate import collapse_loops, divergences, locations_of
-from index.model import Clause, ClauseGroup, Collation, Location, Reading, Variant
-from index.normalize import normalize_text
+from index.corpus.collate import collapse_loops, divergences, locations_of
+from index.corpus.model import Clause, ClauseGroup, Collation, Location, Reading, Variant
+from index.corpus.normalize import normalize_text
 
 
 def _groups_with(collation: Collation, *needles: str) -> list[ClauseGroup]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index.expansion import QueryExpander, build_lexicon, lemma, load_glossary, load_synonyms
+from index.retrieval.expansion import QueryExpander, build_lexicon, lemma, load_glossary, load_synonyms
 
 
 def test_lemma_makes_crude_singulars() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.vector_store import EXACT_SEARCH_LIMIT, FaissStore, create_store, load_store
+from index.retrieval.vector_store import EXACT_SEARCH_LIMIT, FaissStore, create_store, load_store
 
 
 @pytest.mark.parametrize(

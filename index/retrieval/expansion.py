@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from index.normalize import is_cjk
+from index.corpus.normalize import is_cjk
 
 GLOSSARY_PATH = Path(__file__).parent / "data" / "glossary.tsv"
 SYNONYMS_PATH = Path(__file__).parent / "data" / "synonyms.tsv"

@@ -1,7 +1,7 @@
 """Structure-aware segmentation into clauses, on synthetic text and the real seeds."""
 
-from index.model import Variant
-from index.segment import Segmenter, marker_of
+from index.corpus.model import Variant
+from index.corpus.segment import Segmenter, marker_of
 
 
 def _variant(text: str) -> Variant:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from index.model import ClauseGroup, Collation
+from index.corpus.model import ClauseGroup, Collation
 
 _PREVIEW = 60
 

@@ -92,6 +92,7 @@ class ClauseGroup:
     support: Support
     divergences: list[Divergence] = field(default_factory=list)
     repetition: dict[str, int] = field(default_factory=dict)  # variant -> copies, for collapsed loops
+    document: str = ""  # the id of the document the clause belongs to
 
     @property
     def flags(self) -> list[str]:
@@ -133,7 +134,17 @@ class ClauseGroup:
             support=Support(**data["support"]),
             divergences=[Divergence(**d) for d in data.get("divergences", [])],
             repetition=dict(data.get("repetition", {})),
+            document=data.get("document", ""),
         )
+
+
+@dataclass(frozen=True)
+class DocumentSource:
+    """A document as a build reads it: id, title and the variants it holds."""
+
+    id: str
+    title: str
+    variants: list[Variant]
 
 
 @dataclass(frozen=True)
@@ -149,12 +160,14 @@ class Problem:
 
 @dataclass
 class Collation:
-    """All clause groups of a corpus, plus the inputs that were refused."""
+    """All clause groups of one document's variants, plus the inputs that were refused."""
 
     variants: list[str]
     groups: list[ClauseGroup]
     problems: list[Problem] = field(default_factory=list)
     corpus_hashes: dict[str, str] = field(default_factory=dict)  # variant -> sha256 of its text
+    document: str = ""
+    title: str = ""
 
     @property
     def total(self) -> int:
@@ -167,6 +180,8 @@ class Collation:
             "groups": [g.to_dict() for g in self.groups],
             "problems": [asdict(p) for p in self.problems],
             "corpus_hashes": self.corpus_hashes,
+            "document": self.document,
+            "title": self.title,
         }
 
     @classmethod
@@ -176,4 +191,6 @@ class Collation:
             groups=[ClauseGroup.from_dict(g) for g in data["groups"]],
             problems=[Problem(**p) for p in data.get("problems", [])],
             corpus_hashes=dict(data.get("corpus_hashes", {})),
+            document=data.get("document", ""),
+            title=data.get("title", ""),
         )

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from index.model import Clause, Variant
-from index.normalize import NormalizedText
+from index.corpus.model import Clause, Variant
+from index.corpus.normalize import NormalizedText
 
 # Characters, not tokens: the e5 SentencePiece vocabulary never spends more
 # than one token on a CJK character, so 300 characters stay well under the

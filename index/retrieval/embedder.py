@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
 
-from index.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
+from index.retrieval.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
 
 Purpose = Literal["query", "document"]
 PROGRESS_MIN_TEXTS = 64
+# Texts embedded per call when a build reports progress; sorted by length so a batch pads little.
+PROGRESS_BATCH = 128
 
 
 class Embedder(Protocol):
@@ -81,13 +84,26 @@ class CachedEmbedder:
     def key(text: str, purpose: Purpose) -> str:
         return hashlib.sha256(f"{purpose}\0{text}".encode()).hexdigest()
 
-    def embed_batch(self, texts: list[str], purpose: Purpose) -> np.ndarray:
+    def embed_batch(
+        self,
+        texts: list[str],
+        purpose: Purpose,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> np.ndarray:
         keys = [self.key(t, purpose) for t in texts]
-        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}.items())
-        if missing:
-            vectors = self.inner.embed_batch([t for _, t in missing], purpose)
-            self._vectors.update(zip([k for k, _ in missing], vectors, strict=True))
-            self.computed += len(missing)
+        missing = sorted(
+            {k: t for k, t in zip(keys, texts, strict=True) if k not in self._vectors}.items(),
+            key=lambda item: len(item[1]),
+        )
+        if progress is not None:
+            progress(0, len(missing))
+        for start in range(0, len(missing), PROGRESS_BATCH if progress else max(len(missing), 1)):
+            batch = missing[start : start + (PROGRESS_BATCH if progress else len(missing))]
+            vectors = self.inner.embed_batch([t for _, t in batch], purpose)
+            self._vectors.update(zip([k for k, _ in batch], vectors, strict=True))
+            self.computed += len(batch)
+            if progress is not None:
+                progress(min(start + len(batch), len(missing)), len(missing))
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
         return np.stack([self._vectors[k] for k in keys]).astype(np.float32)
@@ -95,7 +111,7 @@ class CachedEmbedder:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         keys = sorted(self._vectors)
-        tmp = self.path.with_suffix(".tmp.npz")
+        tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.tmp.npz")
         vectors = np.stack([self._vectors[k] for k in keys]) if keys else np.zeros((0, self.dimension))
         np.savez(tmp, keys=np.array(keys), vectors=vectors.astype(np.float32))
         tmp.replace(self.path)

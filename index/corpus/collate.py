@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from index.model import (
+from index.corpus.model import (
     Clause,
     ClauseGroup,
     Collation,
@@ -31,8 +31,8 @@ from index.model import (
     Support,
     Variant,
 )
-from index.segment import Segmenter, strip_marker
-from index.variants import NoUsableVariants, load_variants
+from index.corpus.segment import Segmenter, strip_marker
+from index.corpus.variants import NoUsableVariants, load_variants
 
 # Similarity (0-100, rapidfuzz ratio) at or above which two clauses of one
 # variant are copies of each other, and a clause is compared with the clauses

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
 
-from index.model import Location
+from index.corpus.model import Location
 
 _MARKDOWN_HEADING = re.compile(r"^[ \t\u3000]*#{1,6}[ \t\u3000]*")
 

@@ -1,6 +1,6 @@
 """Normalised view and its offset map back to the raw text."""
 
-from index.normalize import NormalizedText, normalize_text
+from index.corpus.normalize import NormalizedText, normalize_text
 
 
 def test_spaced_out_cjk_is_joined_and_markdown_stripped() -> None:

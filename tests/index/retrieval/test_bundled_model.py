@@ -42,7 +42,7 @@ def test_tokenizer_reproduces_the_engine_token_counts(embedder, engine) -> None:
 def test_conversion_is_cached_and_loads_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from index.bundled_model import ensure_bundled_model
+    from index.retrieval.bundled_model import ensure_bundled_model
 
     path = ensure_bundled_model(MODELS)
     modified = (path / "model.safetensors").stat().st_mtime_ns

@@ -1,0 +1,102 @@
+"""Submitting work: one path for every way in (HTTP upload, `concord add`, the watched inbox).
+
+A submission is checked whole before anything is written: names, types,
+sizes, encodings, the document id. Only then are its files staged durably
+(temporary file, fsync, rename, fsync the folder) and the job row committed,
+so an acknowledged job never loses its files and a refused one changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from index.corpus.documents import check_document_id
+from index.corpus.variants import check_size, decode_text, variant_id_for
+from index.storage.corpus import Corpus
+from index.storage.database import Job
+
+DEFAULT_MAX_FILES = 20
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as it arrived: its name as the sender gave it, and its bytes."""
+
+    name: str
+    data: bytes
+
+
+class TooManyFiles(ValueError):
+    """More files in one submission than the limit allows."""
+
+
+def submit_files(
+    corpus: Corpus,
+    uploads: list[Upload],
+    document: str | None,
+    origin: str,
+    sender: str,
+    max_bytes: int,
+    max_files: int = DEFAULT_MAX_FILES,
+) -> Job:
+    """Check every file, stage them durably, and commit a queued `add` job; raise on the first bad input."""
+    if not uploads:
+        raise ValueError("no files were sent; attach one or more .txt files")
+    if len(uploads) > max_files:
+        raise TooManyFiles(
+            f"{len(uploads)} files in one request; send at most {max_files} at a time "
+            "(or raise CONCORD_MAX_FILES_PER_UPLOAD)"
+        )
+    if document is not None:
+        check_document_id(document)
+    encodings = []
+    for upload in uploads:
+        variant_id_for(upload.name)
+        check_size(upload.name, len(upload.data), max_bytes)
+        encodings.append(decode_text(upload.name, upload.data).encoding)
+    corpus.files.check_writable()
+    job_id = corpus.db.new_job_id()
+    files = []
+    try:
+        for position, upload in enumerate(uploads):
+            staged = corpus.files.stage(job_id, position, upload.data)
+            files.append(
+                {
+                    "name": upload.name,
+                    "staged": str(staged.relative_to(corpus.files.root)),
+                    "sha256": hashlib.sha256(upload.data).hexdigest(),
+                    "size": len(upload.data),
+                    "encoding": encodings[position],
+                }
+            )
+        return corpus.db.create_job(
+            "add", origin, sender, {"files": files, "document": document}, job_id=job_id
+        )
+    except BaseException:
+        corpus.files.drop_staging(job_id)
+        raise
+
+
+def submit_removal(corpus: Corpus, document: str, variant: str | None, origin: str, sender: str) -> Job:
+    """Queue the removal of a document or of one of its variants; unknown names are refused now."""
+    if corpus.db.document(document) is None:
+        raise LookupError(f"no document {document!r}; GET /v1/documents lists them")
+    if variant is not None:
+        corpus.find_variant(document, variant)
+    return corpus.db.create_job("remove", origin, sender, {"document": document, "variant": variant})
+
+
+def submit_move(corpus: Corpus, document: str, variant: str, target: str, origin: str, sender: str) -> Job:
+    """Queue moving a variant to another document (an operator's correction of an automatic decision)."""
+    check_document_id(target)
+    corpus.find_variant(document, variant)
+    if target == document:
+        raise ValueError(f"variant {variant!r} is already in document {document!r}")
+    return corpus.db.create_job(
+        "move", origin, sender, {"document": document, "variant": variant, "to": target}
+    )
+
+
+def submit_reindex(corpus: Corpus, origin: str, sender: str) -> Job:
+    return corpus.db.create_job("reindex", origin, sender, {})

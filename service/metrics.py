@@ -1,0 +1,94 @@
+"""Prometheus metrics: requests and latency by route, the index, the corpus, rebuilds and jobs.
+
+Each app has its own registry (tests build several apps in one process).
+Gauges about the index, the corpus and the jobs are read when scraped, so
+they are never stale.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+from fastapi import Request, Response
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from index.storage.database import CorpusDatabase
+from service.holder import IndexHolder
+
+
+class _StateCollector(Collector):
+    def __init__(self, metrics: Metrics, holder: Callable[[], IndexHolder | None]) -> None:
+        self._metrics = metrics
+        self._holder = holder
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        holder = self._holder()
+        searcher = holder.searcher if holder else None
+        generation = GaugeMetricFamily("concord_index_generation", "Generation of the index being served.")
+        groups = GaugeMetricFamily("concord_clause_groups", "Clause groups in the index being served.")
+        if searcher is not None:
+            generation.add_metric([], searcher.index.generation)
+            groups.add_metric([], len(searcher.index.groups))
+        yield generation
+        yield groups
+        database = self._metrics.database
+        if database is None:
+            return
+        counts = database.counts()
+        yield GaugeMetricFamily("concord_documents", "Documents in the corpus.", value=counts["documents"])
+        yield GaugeMetricFamily("concord_variants", "Variants in the corpus.", value=counts["variants"])
+        jobs = GaugeMetricFamily("concord_jobs", "Jobs by status.", labels=["status"])
+        by_status = database.job_counts()
+        for status, n in by_status.items():
+            jobs.add_metric([status], n)
+        yield jobs
+        yield GaugeMetricFamily(
+            "concord_queue_depth",
+            "Jobs waiting to run (queued or interrupted).",
+            value=by_status["queued"] + by_status["interrupted"],
+        )
+
+
+class Metrics:
+    def __init__(self, holder: Callable[[], IndexHolder | None]) -> None:
+        self.database: CorpusDatabase | None = None  # set once the lifespan has opened it
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "concord_http_requests", "HTTP requests by route and status.", ["route", "method", "status"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.latency = Histogram(
+            "concord_http_request_seconds", "HTTP request latency by route.", ["route", "method"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=self.registry,
+        )  # fmt: skip
+        self.rebuild_seconds = Histogram(
+            "concord_rebuild_seconds", "Rebuild duration.", ["outcome"],
+            buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1800), registry=self.registry,
+        )  # fmt: skip
+        self.rebuilds = Counter(
+            "concord_rebuilds", "Rebuilds by outcome.", ["outcome"], registry=self.registry
+        )
+        self.registry.register(_StateCollector(self, holder))
+
+    def rebuild_finished(self, seconds: float, ok: bool) -> None:
+        outcome = "success" if ok else "failure"
+        self.rebuild_seconds.labels(outcome).observe(seconds)
+        self.rebuilds.labels(outcome).inc()
+
+    async def middleware(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            self.requests.labels(path, request.method, str(status)).inc()
+            self.latency.labels(path, request.method).observe(time.perf_counter() - started)

@@ -1,0 +1,186 @@
+"""The corpus over HTTP: list documents, upload variants, remove and move them, reindex; all writes are jobs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, status
+from starlette.concurrency import run_in_threadpool
+
+from index.corpus.documents import DocumentIdError
+from index.corpus.variants import VariantError
+from index.jobs.submit import TooManyFiles, submit_files, submit_move, submit_reindex, submit_removal
+from index.storage.database import Job
+from service.deps import Admin, CorpusDep, Reader, WorkerDep
+from service.models import DocumentInfo, JobInfo, MoveRequest
+from service.uploads import read_upload_form
+
+router = APIRouter(prefix="/v1", tags=["documents"])
+
+_VARIANT_ERROR_STATUS = {
+    "unsupported_type": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+    "too_large": status.HTTP_413_CONTENT_TOO_LARGE,
+}
+_UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "One or more plain-text variants (.txt or .md; UTF-8, UTF-16 or GB18030).",
+                        },
+                        "document": {
+                            "type": "string",
+                            "description": "Attach to this document id (created when new); "
+                            "without it the service decides by comparing the text with every document.",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def job_info(job: Job) -> JobInfo:
+    return JobInfo.model_validate(job.to_dict())
+
+
+def _refused(exc: Exception) -> HTTPException:
+    if isinstance(exc, VariantError):
+        return HTTPException(
+            _VARIANT_ERROR_STATUS.get(exc.kind, status.HTTP_400_BAD_REQUEST), detail=str(exc)
+        )
+    if isinstance(exc, TooManyFiles):
+        return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=str(exc))
+    if isinstance(exc, LookupError):
+        return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc.args[0]))
+    if isinstance(exc, OSError):
+        return HTTPException(
+            status.HTTP_507_INSUFFICIENT_STORAGE,
+            detail=f"the corpus folder cannot be written ({exc.strerror or exc}); nothing was stored",
+        )
+    return HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc))
+
+
+_WRITE_ERRORS = (VariantError, DocumentIdError, TooManyFiles, LookupError, ValueError, OSError)
+
+
+@router.get("/documents", response_model=list[DocumentInfo])
+def list_documents(corpus: CorpusDep, _who: Reader) -> list[DocumentInfo]:
+    variants = corpus.db.variants()
+    return [
+        DocumentInfo(
+            id=d.id,
+            title=d.title,
+            created_at=d.created_at,
+            variants=[vars(v) for v in variants if v.document_id == d.id],
+        )
+        for d in corpus.db.documents()
+    ]
+
+
+@router.get("/documents/{document_id}", response_model=DocumentInfo)
+def get_document(document_id: str, corpus: CorpusDep, _who: Reader) -> DocumentInfo:
+    document = corpus.db.document(document_id)
+    if document is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no document {document_id!r}")
+    return DocumentInfo(
+        id=document.id,
+        title=document.title,
+        created_at=document.created_at,
+        variants=[vars(v) for v in corpus.db.variants(document_id)],
+    )
+
+
+@router.post(
+    "/documents",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobInfo,
+    openapi_extra=_UPLOAD_BODY,
+    responses={400: {}, 401: {}, 403: {}, 413: {}, 415: {}},
+)
+async def upload_documents(request: Request, corpus: CorpusDep, worker: WorkerDep, who: Admin) -> JobInfo:
+    """Upload one or more variants; answered at once with a job (GET /v1/jobs/{id} follows it)."""
+    settings = request.app.state.settings
+    form = await read_upload_form(request, settings.max_variant_bytes, settings.max_files_per_upload)
+    sender = f"api:{who}@{request.client.host if request.client else 'unknown'}"
+    try:
+        job = await run_in_threadpool(
+            submit_files,
+            corpus,
+            form.files,
+            form.document,
+            "api",
+            sender,
+            settings.max_variant_bytes,
+            settings.max_files_per_upload,
+        )
+    except _WRITE_ERRORS as exc:
+        raise _refused(exc) from None
+    worker.wake()
+    return job_info(job)
+
+
+@router.delete(
+    "/documents/{document_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobInfo,
+    responses={404: {}},
+)
+def delete_document(document_id: str, corpus: CorpusDep, worker: WorkerDep, who: Admin) -> JobInfo:
+    """Remove a document and all its variants; the index is rebuilt without them."""
+    try:
+        job = submit_removal(corpus, document_id, None, "api", f"api:{who}")
+    except _WRITE_ERRORS as exc:
+        raise _refused(exc) from None
+    worker.wake()
+    return job_info(job)
+
+
+@router.delete(
+    "/documents/{document_id}/variants/{variant_id}",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobInfo,
+    responses={404: {}},
+)
+def delete_variant(
+    document_id: str, variant_id: str, corpus: CorpusDep, worker: WorkerDep, who: Admin
+) -> JobInfo:
+    """Remove one variant (the document goes too when it was the last)."""
+    try:
+        job = submit_removal(corpus, document_id, variant_id, "api", f"api:{who}")
+    except _WRITE_ERRORS as exc:
+        raise _refused(exc) from None
+    worker.wake()
+    return job_info(job)
+
+
+@router.post(
+    "/documents/{document_id}/variants/{variant_id}/move",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobInfo,
+    responses={404: {}},
+)
+def move_variant(
+    document_id: str, variant_id: str, body: MoveRequest, corpus: CorpusDep, worker: WorkerDep, who: Admin
+) -> JobInfo:
+    """Move a variant to another document, correcting the service's automatic decision."""
+    try:
+        job = submit_move(corpus, document_id, variant_id, body.to, "api", f"api:{who}")
+    except _WRITE_ERRORS as exc:
+        raise _refused(exc) from None
+    worker.wake()
+    return job_info(job)
+
+
+@router.post("/reindex", status_code=status.HTTP_202_ACCEPTED, response_model=JobInfo)
+def reindex(corpus: CorpusDep, worker: WorkerDep, who: Admin) -> JobInfo:
+    """Rebuild the index from the corpus as it is (after changing settings, say)."""
+    job = submit_reindex(corpus, "api", f"api:{who}")
+    worker.wake()
+    return job_info(job)

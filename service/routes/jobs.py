@@ -1,0 +1,42 @@
+"""Jobs over HTTP: one job's status, stage and result, or the recent jobs by status; and /metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from index.storage.database import JOB_STATUSES
+from service.deps import CorpusDep, Reader
+from service.models import JobInfo, JobList
+from service.routes.documents import job_info
+
+router = APIRouter(tags=["jobs"])
+
+
+@router.get("/v1/jobs/{job_id}", response_model=JobInfo, responses={404: {}})
+def get_job(job_id: str, corpus: CorpusDep, _who: Reader) -> JobInfo:
+    job = corpus.db.job(job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no job {job_id!r}")
+    return job_info(job)
+
+
+@router.get("/v1/jobs", response_model=JobList)
+def list_jobs(
+    corpus: CorpusDep,
+    _who: Reader,
+    status_filter: str | None = Query(None, alias="status", description=f"One of {', '.join(JOB_STATUSES)}."),
+    limit: int = Query(100, ge=1, le=1000),
+) -> JobList:
+    if status_filter is not None and status_filter not in JOB_STATUSES:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"status: {status_filter!r} is not a job status; use one of {', '.join(JOB_STATUSES)}",
+        )
+    return JobList(jobs=[job_info(j) for j in corpus.db.jobs(status_filter, limit)])
+
+
+@router.get("/metrics", include_in_schema=False)
+def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
