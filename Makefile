@@ -26,6 +26,7 @@ build: install
 
 bench: install
 	$(BIN)/python scripts/benchmark.py
+	$(BIN)/python scripts/bench_arrivals.py --documents 100
 
 test: install
 	$(BIN)/python -m pytest

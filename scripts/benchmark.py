@@ -35,12 +35,17 @@ def _child_build(kind: str, out: str) -> None:
     """Runs in a child process: build one index, report seconds and this process's peak memory."""
     started = time.perf_counter()
     if kind == "concord":
-        from index.build import BuildConfig, build_index
+        from index.jobs.submit import submit_reindex
         from index.retrieval.embedder import SentenceTransformerEmbedder
+        from service.runtime import job_runner, open_corpus
+        from service.settings import Settings
 
         embedder = SentenceTransformerEmbedder("bundled:e5-small", ROOT / "var" / "models")
-        config = BuildConfig(ROOT / "seeds", Path(out) / "index", Path(out) / "cache", "bundled:e5-small")
-        build_index(config, embedder)
+        # The product's own path: seed folder into the corpus database, then one rebuild job.
+        settings = Settings(var_dir=Path(out), seeds_dir=ROOT / "seeds", models_dir=ROOT / "var" / "models")
+        corpus = open_corpus(settings)
+        submit_reindex(corpus, "bench", "bench")
+        job_runner(settings, corpus, lambda: embedder).run_pending()
     else:
         from index.retrieval.embedder import SentenceTransformerEmbedder
         from scripts.baseline import build
@@ -199,7 +204,7 @@ def main() -> int:
         envs = {
             "concord": env
             | {
-                "CONCORD_INDEX_DIR": str(work / "concord" / "index"),
+                "CONCORD_VAR_DIR": str(work / "concord"),
                 "CONCORD_MODELS_DIR": str(ROOT / "var" / "models"),
             },
             "baseline": env,

@@ -25,5 +25,10 @@ def readyz(holder: HolderDep) -> Health | JSONResponse:
     manifest = searcher.index.manifest
     return Health(
         status="ready",
-        index={"built_at": manifest["built_at"], "model": manifest["model"], **manifest["counts"]},
+        index={
+            "generation": searcher.index.generation,
+            "built_at": manifest["built_at"],
+            "model": manifest["model"],
+            **manifest["counts"],
+        },
     )

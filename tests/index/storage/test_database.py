@@ -1,0 +1,50 @@
+"""The corpus database: schema version, jobs and the rebuild lease across processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.storage.database import CorpusDatabase, DatabaseError
+
+
+def test_a_database_of_another_schema_version_is_refused(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    db = CorpusDatabase(url)
+    db.set_meta("schema", "7")
+    with pytest.raises(DatabaseError, match="schema version 7"):
+        CorpusDatabase(url)
+
+
+def test_an_unopenable_database_says_which_setting_to_fix(tmp_path: Path) -> None:
+    (tmp_path / "dir.db").mkdir()
+    with pytest.raises(DatabaseError, match="CONCORD_DATABASE_URL"):
+        CorpusDatabase(f"sqlite:///{tmp_path / 'dir.db'}")
+
+
+def test_one_lease_holder_at_a_time_and_a_dead_holder_is_replaced(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    first, second = CorpusDatabase(url), CorpusDatabase(url)
+    assert first.acquire_lease()
+    assert not second.acquire_lease()
+    assert second.lease_holder()["owner"] == first.owner
+    first.release_lease()
+    assert second.acquire_lease()
+    second.release_lease()
+    # Another process takes the lease and dies (SIGKILL leaves no chance to release it).
+    code = f"from index.storage.database import CorpusDatabase; assert CorpusDatabase({url!r}).acquire_lease(seconds=600)"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[3])
+    assert first.acquire_lease()
+
+
+def test_running_jobs_are_interrupted_and_pending_again(tmp_path: Path) -> None:
+    db = CorpusDatabase(f"sqlite:///{tmp_path / 'c.db'}")
+    job = db.create_job("reindex", "test", "tester", {})
+    db.update_job(job.id, status="running")
+    assert db.interrupt_running_jobs() == [job.id]
+    assert db.job(job.id).status == "interrupted"
+    assert [j.id for j in db.pending_jobs()] == [job.id]
+    assert db.job_counts()["interrupted"] == 1

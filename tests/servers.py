@@ -1,0 +1,130 @@
+"""Real servers for end-to-end tests: `concord serve` as a subprocess on 127.0.0.1, polled on /readyz, always stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def request(
+    url: str, body: bytes | None = None, headers: dict[str, str] | None = None, method: str | None = None
+) -> tuple[int, dict]:
+    req = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def post_json(url: str, payload: dict) -> tuple[int, dict]:
+    return request(url, json.dumps(payload).encode(), {"Content-Type": "application/json"})
+
+
+def multipart_body(files: list[tuple[str, bytes]], document: str | None = None) -> tuple[bytes, str]:
+    """A multipart/form-data body with `files` parts (names sent raw, as a hostile client could) and its type."""
+    boundary = uuid.uuid4().hex
+    chunks: list[bytes] = []
+    if document is not None:
+        chunks.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="document"\r\n\r\n{document}\r\n'.encode()
+        )
+    for name, data in files:
+        head = f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+        chunks.append(head.encode() + b"Content-Type: text/plain\r\n\r\n" + data + b"\r\n")
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
+
+
+def upload(url: str, files: list[tuple[str, bytes]], document: str | None = None) -> tuple[int, dict]:
+    """POST multipart/form-data with `files` parts (and a `document` field), as curl -F would."""
+    body, content_type = multipart_body(files, document)
+    return request(url, body, {"Content-Type": content_type})
+
+
+def wait_for_job(base: str, job_id: str, timeout: float = 300) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, job = request(f"{base}/v1/jobs/{job_id}")
+        if status == 200 and job["status"] in ("succeeded", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish in {timeout} s")
+
+
+class Server:
+    def __init__(self, process: subprocess.Popen, base: str, log: Path) -> None:
+        self.process = process
+        self.base = base
+        self.log = log
+
+    def kill(self) -> None:
+        """SIGKILL: no cleanup runs, as when a machine loses power or the OOM killer strikes."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def concord_env(settings: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+    return env | {"PYTHONPATH": str(ROOT)} | settings
+
+
+@contextmanager
+def running_server(settings: dict[str, str], log: Path, ready_timeout: float = 180) -> Iterator[Server]:
+    """Start `concord serve` with these CONCORD_* settings; yield once /readyz answers 200; stop it after."""
+    port = free_port()
+    handle = log.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT,
+        env=concord_env(settings),
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, so a kill reaches every thread and child
+    )
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise AssertionError(f"server exited:\n{server.output()[-3000:]}")
+            try:
+                with urllib.request.urlopen(server.base + "/readyz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.3)
+        else:
+            raise AssertionError(f"server not ready in {ready_timeout} s:\n{server.output()[-3000:]}")
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        handle.close()
