@@ -104,10 +104,7 @@ class Corpus:
             assignment = decide(sig, self.db.candidates(keys))
         known = {d.id for d in self.db.documents()}
         document_id = assignment.document_id or new_document_id(sha, known)
-        taken = {v.id for v in self.db.variants(document_id)}
-        final_id, n = variant_id, 2
-        while final_id in taken:
-            final_id, n = f"{variant_id}-{n}", n + 1
+        final_id = self._free_variant_id(document_id, variant_id)
         file_name = f"{final_id}.txt"
         write_durably(self.files.variant_path(document_id, file_name), text_bytes)
         with self.db.transaction() as conn:
@@ -131,6 +128,14 @@ class Corpus:
                 keys,
             )
         return StoredVariant(name, document_id, final_id, decoded.encoding, assignment=assignment)
+
+    def _free_variant_id(self, document_id: str, wanted: str) -> str:
+        """`wanted`, or `wanted-2`, `wanted-3`…: variant ids are unique within a document."""
+        taken = {v.id for v in self.db.variants(document_id)}
+        candidate, n = wanted, 2
+        while candidate in taken:
+            candidate, n = f"{wanted}-{n}", n + 1
+        return candidate
 
     def find_variant(self, document_id: str, variant_id: str) -> VariantRecord:
         for record in self.db.variants(document_id):
@@ -164,10 +169,7 @@ class Corpus:
         record = self.find_variant(document_id, variant_id)
         source = self.files.variant_path(document_id, record.file_name)
         data = source.read_bytes()
-        taken = {v.id for v in self.db.variants(target)}
-        final_id, n = variant_id, 2
-        while final_id in taken:
-            final_id, n = f"{variant_id}-{n}", n + 1
+        final_id = self._free_variant_id(target, variant_id)
         file_name = f"{final_id}.txt"
         write_durably(self.files.variant_path(target, file_name), data)
         with self.db.transaction() as conn:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from fastapi import APIRouter, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from index.corpus.documents import DocumentIdError
 from index.corpus.variants import VariantError
+from index.jobs.runner import JobWorker
 from index.jobs.submit import TooManyFiles, submit_files, submit_move, submit_reindex, submit_removal
 from index.storage.database import Job
 from service.deps import Admin, CorpusDep, Reader, WorkerDep
@@ -68,6 +71,16 @@ def _refused(exc: Exception) -> HTTPException:
 
 
 _WRITE_ERRORS = (VariantError, DocumentIdError, TooManyFiles, LookupError, ValueError, OSError)
+
+
+def _queue(worker: JobWorker, submit: Callable[..., Job], *args: object) -> JobInfo:
+    """Submit a job (refusals become 4xx that change nothing) and wake the worker for it."""
+    try:
+        job = submit(*args)
+    except _WRITE_ERRORS as exc:
+        raise _refused(exc) from None
+    worker.wake()
+    return job_info(job)
 
 
 @router.get("/documents", response_model=list[DocumentInfo])
@@ -134,12 +147,7 @@ async def upload_documents(request: Request, corpus: CorpusDep, worker: WorkerDe
 )
 def delete_document(document_id: str, corpus: CorpusDep, worker: WorkerDep, who: Admin) -> JobInfo:
     """Remove a document and all its variants; the index is rebuilt without them."""
-    try:
-        job = submit_removal(corpus, document_id, None, "api", f"api:{who}")
-    except _WRITE_ERRORS as exc:
-        raise _refused(exc) from None
-    worker.wake()
-    return job_info(job)
+    return _queue(worker, submit_removal, corpus, document_id, None, "api", f"api:{who}")
 
 
 @router.delete(
@@ -152,12 +160,7 @@ def delete_variant(
     document_id: str, variant_id: str, corpus: CorpusDep, worker: WorkerDep, who: Admin
 ) -> JobInfo:
     """Remove one variant (the document goes too when it was the last)."""
-    try:
-        job = submit_removal(corpus, document_id, variant_id, "api", f"api:{who}")
-    except _WRITE_ERRORS as exc:
-        raise _refused(exc) from None
-    worker.wake()
-    return job_info(job)
+    return _queue(worker, submit_removal, corpus, document_id, variant_id, "api", f"api:{who}")
 
 
 @router.post(
@@ -170,17 +173,10 @@ def move_variant(
     document_id: str, variant_id: str, body: MoveRequest, corpus: CorpusDep, worker: WorkerDep, who: Admin
 ) -> JobInfo:
     """Move a variant to another document, correcting the service's automatic decision."""
-    try:
-        job = submit_move(corpus, document_id, variant_id, body.to, "api", f"api:{who}")
-    except _WRITE_ERRORS as exc:
-        raise _refused(exc) from None
-    worker.wake()
-    return job_info(job)
+    return _queue(worker, submit_move, corpus, document_id, variant_id, body.to, "api", f"api:{who}")
 
 
 @router.post("/reindex", status_code=status.HTTP_202_ACCEPTED, response_model=JobInfo)
 def reindex(corpus: CorpusDep, worker: WorkerDep, who: Admin) -> JobInfo:
     """Rebuild the index from the corpus as it is (after changing settings, say)."""
-    job = submit_reindex(corpus, "api", f"api:{who}")
-    worker.wake()
-    return job_info(job)
+    return _queue(worker, submit_reindex, corpus, "api", f"api:{who}")
