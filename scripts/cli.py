@@ -269,12 +269,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     overrides = {"host": args.host, "port": args.port, "watch_dir": args.watch}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v})
+    corpus = _open(settings)  # a database it cannot use is a clean error here, not a traceback from the app
     embedder = _embedder(settings, show_progress=True)
     try:
         read_manifest(settings.resolved_index_dir, settings.model)
     except IndexUnavailable as reason:
         print(f"{reason}: building it first", file=sys.stderr)
-        corpus = _open(settings)
         job = submit_reindex(corpus, "serve", _sender())
         if run_jobs(settings, corpus, job.id, embedder=embedder) != 0:
             return 1
