@@ -19,6 +19,7 @@ from index.jobs.inbox import InboxWatcher
 from index.jobs.runner import JobWorker
 from index.jobs.submit import Upload, submit_files
 from index.retrieval.embedder import Embedder, SentenceTransformerEmbedder
+from index.storage.database import Job
 from service.holder import IndexHolder
 from service.metrics import Metrics
 from service.routes import documents, health, jobs, query
@@ -57,7 +58,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         inbox = None
         if settings.watch_dir is not None:
 
-            def submit(upload: Upload, origin: str):
+            def submit(upload: Upload, origin: str) -> Job:
                 job = submit_files(
                     corpus,
                     [upload],
