@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -318,7 +319,7 @@ class LoadedIndex:
             tokenizer_words=json.loads((path / TOKENIZER_WORDS).read_text(encoding="utf-8")),
         )
 
-    @property
+    @cached_property
     def groups(self) -> list[ClauseGroup]:
         return [g for d in self.documents for g in d.groups]
 
@@ -326,5 +327,6 @@ class LoadedIndex:
     def generation(self) -> int:
         return int(self.manifest.get("generation", 0))
 
+    @cached_property
     def titles(self) -> dict[str, str]:
         return {d.document: d.title for d in self.documents}

@@ -30,6 +30,8 @@ _FILENAME_STAR = re.compile(r"filename\*\s*=\s*([^']*)'[^']*'([^;]+)", re.IGNORE
 @dataclass
 class _Part:
     headers: dict[bytes, bytes] = field(default_factory=dict)
+    header_name: bytearray = field(default_factory=bytearray)  # the header being read
+    header_value: bytearray = field(default_factory=bytearray)
     name: str = ""
     filename: str | None = None
     data: bytearray = field(default_factory=bytearray)
@@ -64,25 +66,25 @@ async def read_upload_form(request: Request, max_bytes: int, max_files: int) -> 
             f"{size_text(max_bytes)} each can be; send smaller files or fewer at a time",
         )
 
-    parts: list[_Part] = []
-    current: dict[str, object] = {"part": None, "field": b"", "value": b""}
+    parts: list[_Part] = []  # the part being read is the last one
 
     def on_part_begin() -> None:
-        current["part"] = _Part()
+        parts.append(_Part())
 
     def on_header_field(data: bytes, start: int, end: int) -> None:
-        current["field"] = bytes(current["field"]) + data[start:end]
+        parts[-1].header_name += data[start:end]
 
     def on_header_value(data: bytes, start: int, end: int) -> None:
-        current["value"] = bytes(current["value"]) + data[start:end]
+        parts[-1].header_value += data[start:end]
 
     def on_header_end() -> None:
-        part: _Part = current["part"]  # type: ignore[assignment]
-        part.headers[bytes(current["field"]).lower()] = bytes(current["value"])
-        current["field"], current["value"] = b"", b""
+        part = parts[-1]
+        part.headers[bytes(part.header_name).lower()] = bytes(part.header_value)
+        part.header_name.clear()
+        part.header_value.clear()
 
     def on_headers_finished() -> None:
-        part: _Part = current["part"]  # type: ignore[assignment]
+        part = parts[-1]
         disposition = part.headers.get(b"content-disposition", b"")
         _, params = parse_options_header(disposition)
         part.name = params.get(b"name", b"").decode("utf-8", "replace")
@@ -93,16 +95,15 @@ async def read_upload_form(request: Request, max_bytes: int, max_files: int) -> 
             part.filename = urllib.parse.unquote(
                 star.group(2).strip().strip('"'), encoding=star.group(1) or "utf-8"
             )
-        if part.filename is not None and sum(p.filename is not None for p in parts) + 1 > max_files:
+        if part.filename is not None and sum(p.filename is not None for p in parts) > max_files:
             raise _Stop(
                 status.HTTP_413_CONTENT_TOO_LARGE,
                 f"more than {max_files} files in one request; send at most {max_files} at a time "
                 "(or raise CONCORD_MAX_FILES_PER_UPLOAD)",
             )
-        parts.append(part)
 
     def on_part_data(data: bytes, start: int, end: int) -> None:
-        part: _Part = current["part"]  # type: ignore[assignment]
+        part = parts[-1]
         part.data += data[start:end]
         limit = max_bytes if part.filename is not None else MAX_FIELD_BYTES
         if len(part.data) > limit:

@@ -80,8 +80,14 @@ class JobRunner:
         self._on_progress = on_progress
 
     def run_pending(self) -> RunReport | None:
-        """Run every pending job if this process can take the lease; None when another process holds it."""
+        """Run every pending job if this process can take the lease; None when another process holds it.
+
+        A job left `running` counts as work: only the lease holder runs jobs, so
+        one found running once the lease is taken belongs to a process that died.
+        """
         db = self.corpus.db
+        if not db.has_work():  # the worker polls every second: an idle poll only reads
+            return RunReport()
         if not db.acquire_lease(seconds=LEASE_SECONDS):
             return None
         report = RunReport()

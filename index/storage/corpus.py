@@ -16,7 +16,7 @@ from pathlib import Path
 from index.corpus.documents import check_document_id, folder_document_id, new_document_id, title_for_variants
 from index.corpus.matching import Assignment, band_keys, decide, signature, to_bytes
 from index.corpus.model import DocumentSource, Problem, Variant
-from index.corpus.variants import VariantError, decode_text, load_variants, variant_id_for
+from index.corpus.variants import decode_text, load_variants, variant_id_for
 from index.storage.database import CorpusDatabase, VariantRecord, now
 from index.storage.files import CorpusFiles, remove_durably, write_durably
 
@@ -214,6 +214,3 @@ class Corpus:
                         self.db.set_title(conn, document.id, title)
             documents.append(DocumentSource(document.id, title, variants))
         return documents, problems
-
-
-__all__ = ["Corpus", "StoredVariant", "VariantError"]

@@ -387,6 +387,12 @@ class CorpusDatabase:
         with self.engine.connect() as conn:
             return [_job(r) for r in conn.execute(query)]
 
+    def has_work(self) -> bool:
+        """Whether any job waits to run or was left running: a read, so an idle poll writes nothing."""
+        query = select(jobs_table.c.id).where(jobs_table.c.status.in_(("queued", "interrupted", "running")))
+        with self.engine.connect() as conn:
+            return conn.execute(query.limit(1)).first() is not None
+
     def job_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
             rows = conn.execute(select(jobs_table.c.status, func.count()).group_by(jobs_table.c.status))
@@ -427,13 +433,7 @@ class CorpusDatabase:
                 conn.execute(insert(leases_table).values(name=name, owner=None))
                 row = conn.execute(select(leases_table).where(leases_table.c.name == name)).first()
             holder = row.owner
-            free = (
-                holder is None
-                or holder == self.owner
-                or (row.expires_at or "") < now()
-                or (row.host == host and not _alive(row.pid))
-            )
-            if not free:
+            if holder != self.owner and not _lease_is_free(row):
                 return False
             # Compare-and-swap: another process may have taken it since the read.
             taken = conn.execute(
@@ -447,9 +447,7 @@ class CorpusDatabase:
     def lease_holder(self, name: str = REBUILD_LEASE) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(leases_table).where(leases_table.c.name == name)).first()
-        if row is None or row.owner is None or (row.expires_at or "") < now():
-            return None
-        if row.host == socket.gethostname() and not _alive(row.pid):
+        if row is None or _lease_is_free(row):
             return None
         return {"owner": row.owner, "host": row.host, "pid": row.pid, "expires_at": row.expires_at}
 
@@ -466,6 +464,15 @@ class CorpusDatabase:
         value = int(current or 0) + 1
         self.set_meta("generation", str(value), conn)
         return value
+
+
+def _lease_is_free(row: Any) -> bool:
+    """Nobody holds it, its time ran out, or its holder was a process on this host that has died."""
+    return (
+        row.owner is None
+        or (row.expires_at or "") < now()
+        or (row.host == socket.gethostname() and not _alive(row.pid))
+    )
 
 
 def _alive(pid: int | None) -> bool:

@@ -43,7 +43,7 @@ def _answer(answer: CountAnswer | None) -> Answer | None:
 @router.post("/query", response_model=QueryResponse)
 async def query(request: QueryRequest, searcher: SearcherDep) -> QueryResponse:
     # `searcher` was taken once for this request: a swap meanwhile does not change what answers it.
-    titles = searcher.index.titles()
+    titles = searcher.index.titles
     if request.documents is not None:
         unknown = sorted(set(request.documents) - set(titles))
         if unknown:
