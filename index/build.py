@@ -32,9 +32,9 @@ from index.retrieval.lexical import ChineseTokenizer, LexicalIndex
 from index.retrieval.vector_store import VectorStore, create_store, load_store
 from index.storage.files import fsync_dir
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 # Bump when segmentation or collation changes what a cached collation holds.
-COLLATION_CACHE_VERSION = 1
+COLLATION_CACHE_VERSION = 2
 MANIFEST = "manifest.json"
 COLLATION = "collation.json"
 VECTOR_GROUPS = "vector_groups.npy"
@@ -330,3 +330,8 @@ class LoadedIndex:
     @cached_property
     def titles(self) -> dict[str, str]:
         return {d.document: d.title for d in self.documents}
+
+    @cached_property
+    def files(self) -> dict[tuple[str, str], str]:
+        """(document, variant) -> the file name the variant was read from."""
+        return {(d.document, v): name for d in self.documents for v, name in d.files.items()}

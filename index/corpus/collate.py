@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,9 +204,22 @@ def divergences(canonical: str, reading: Reading) -> list[Divergence]:
                 canonical_end=i2,
                 canonical_text=canonical[i1:i2],
                 reading_text=reading.text[j1:j2],
+                reading_start=j1,
+                reading_end=j2,
+                substantive=is_substantive(canonical[i1:i2], reading.text[j1:j2]),
             )
         )
     return found
+
+
+def is_substantive(canonical_text: str, reading_text: str) -> bool:
+    """Whether two spans differ in more than punctuation, character width or spacing."""
+    return _wording(canonical_text) != _wording(reading_text)
+
+
+def _wording(text: str) -> str:
+    # NFKC folds width (，→ ,); then only letters, digits and marks count as wording.
+    return "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c)[0] in "LNM")
 
 
 def _group(group_id: str, units: list[_Unit], variant_order: dict[str, int], total: int) -> ClauseGroup:
@@ -263,6 +277,7 @@ def collate_variants(
         groups=groups,
         problems=list(problems),
         corpus_hashes={v.id: hashlib.sha256(v.raw_text.encode()).hexdigest() for v in variants},
+        files={v.id: Path(v.path).name for v in variants},
     )
 
 

@@ -8,7 +8,8 @@ from collections import Counter
 
 from index.corpus.normalize import normalize_text
 
-_DOCUMENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+_DOCUMENT_ID = re.compile(DOCUMENT_ID_PATTERN)
 _FRONT_MATTER_TITLE = re.compile(r"^title:\s*[\"']?(.+?)[\"']?\s*$")
 # The words that end the title of a Chinese official document: its genre
 # (notice, decision, opinion, measures, regulations, law, plan, ...).

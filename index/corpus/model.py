@@ -77,6 +77,11 @@ class Divergence:
     canonical_end: int
     canonical_text: str
     reading_text: str
+    reading_start: int  # offsets into the reading's normalised text, for character-level highlighting
+    reading_end: int
+    # False when the two sides differ only in punctuation, character width or spacing (。 against ,):
+    # shown, but not a disagreement about what the document says.
+    substantive: bool = True
 
 
 @dataclass
@@ -103,8 +108,10 @@ class ClauseGroup:
             flags.append("single_variant")
         elif self.support.count * 2 <= self.support.total:
             flags.append("low_support")
-        if self.divergences:
+        if any(d.substantive for d in self.divergences):
             flags.append("divergent")
+        elif self.divergences:
+            flags.append("punctuation_only")
         return flags
 
     def to_dict(self) -> dict[str, Any]:
@@ -168,6 +175,7 @@ class Collation:
     corpus_hashes: dict[str, str] = field(default_factory=dict)  # variant -> sha256 of its text
     document: str = ""
     title: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # variant -> the file name it was read from
 
     @property
     def total(self) -> int:
@@ -182,6 +190,7 @@ class Collation:
             "corpus_hashes": self.corpus_hashes,
             "document": self.document,
             "title": self.title,
+            "files": self.files,
         }
 
     @classmethod
@@ -193,4 +202,5 @@ class Collation:
             corpus_hashes=dict(data.get("corpus_hashes", {})),
             document=data.get("document", ""),
             title=data.get("title", ""),
+            files=dict(data.get("files", {})),
         )

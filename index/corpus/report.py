@@ -40,14 +40,18 @@ def collation_report(collation: Collation) -> str:
         lines.append(f"  {group.id} ({copies}) {_preview(group.canonical)}")
     lines.append("")
 
-    divergent = [g for g in collation.groups if g.divergences]
-    lines.append(f"== divergent readings: {len(divergent)} groups")
+    divergent = [g for g in collation.groups if "divergent" in g.flags]
+    minor = sum("punctuation_only" in g.flags for g in collation.groups)
+    lines.append(
+        f"== divergent readings: {len(divergent)} groups (and {minor} differing only in punctuation)"
+    )
     for group in divergent:
         lines.append(f"  {group.id} {_preview(group.canonical)}")
         for d in group.divergences:
-            lines.append(
-                f"      {_short(d.variant)} {d.kind:7} “{_preview(d.canonical_text, 24)}” → “{_preview(d.reading_text, 24)}”"
-            )
+            if d.substantive:
+                lines.append(
+                    f"      {_short(d.variant)} {d.kind:7} “{_preview(d.canonical_text, 24)}” → “{_preview(d.reading_text, 24)}”"
+                )
     if collation.problems:
         lines.append("")
         lines.append(f"== refused inputs: {len(collation.problems)}")

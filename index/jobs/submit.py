@@ -27,6 +27,10 @@ class Upload:
     data: bytes
 
 
+class AlreadyThere(ValueError):
+    """A move to the document the variant is already in: nothing to do, and the caller should know."""
+
+
 class TooManyFiles(ValueError):
     """More files in one submission than the limit allows."""
 
@@ -92,7 +96,7 @@ def submit_move(corpus: Corpus, document: str, variant: str, target: str, origin
     check_document_id(target)
     corpus.find_variant(document, variant)
     if target == document:
-        raise ValueError(f"variant {variant!r} is already in document {document!r}")
+        raise AlreadyThere(f"variant {variant!r} is already in document {document!r}")
     return corpus.db.create_job(
         "move", origin, sender, {"document": document, "variant": variant, "to": target}
     )

@@ -197,7 +197,7 @@ class Corpus:
             for record in by_document.get(document.id, []):
                 path = self.files.variant_path(document.id, record.file_name)
                 try:
-                    text = path.read_text(encoding="utf-8")
+                    text = read_variant_file(path)
                 except (OSError, UnicodeDecodeError) as exc:
                     problems.append(
                         Problem(f"{document.id}/{record.id}", f"cannot be read from {path}: {exc}")
@@ -214,3 +214,15 @@ class Corpus:
                         self.db.set_title(conn, document.id, title)
             documents.append(DocumentSource(document.id, title, variants))
         return documents, problems
+
+    def variant_text(self, document_id: str, variant_id: str) -> tuple[VariantRecord, str]:
+        """A stored variant's text, read as a build reads it (so a reading's offsets index it exactly)."""
+        record = next((v for v in self.db.variants(document_id) if v.id == variant_id), None)
+        if record is None:
+            raise LookupError(f"no variant {variant_id!r} in document {document_id!r}")
+        return record, read_variant_file(self.files.variant_path(document_id, record.file_name))
+
+
+def read_variant_file(path: Path) -> str:
+    """Stored variants are UTF-8; universal newlines, as every offset in an index assumes."""
+    return path.read_text(encoding="utf-8")

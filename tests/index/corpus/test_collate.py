@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.corpus.collate import collapse_loops, divergences, locations_of
+from index.corpus.collate import collapse_loops, divergences, is_substantive, locations_of
 from index.corpus.model import Clause, ClauseGroup, Collation, Location, Reading, Variant
 from index.corpus.normalize import normalize_text
 
@@ -123,3 +123,26 @@ def test_divergences_name_the_differing_spans() -> None:
     reading = Reading("v", "职业院校(含其汉江流域,下同)", "", 1, 1, 0, 10)
     (found,) = divergences("职业院校(含技工院校,下同)", reading)
     assert (found.kind, found.canonical_text, found.reading_text) == ("replace", "技工院校", "其汉江流域")
+    assert found.substantive
+    assert reading.text[found.reading_start : found.reading_end] == "其汉江流域"
+
+
+def test_punctuation_and_width_differences_are_not_a_disagreement() -> None:
+    reading = Reading("v", "提高技工教育的实力,遴选建设5所", "", 1, 1, 0, 10)
+    (found,) = divergences("提高技工教育的实力。遴选建设5所", reading)
+    assert not found.substantive
+    assert is_substantive("5所", "3所")
+    assert not is_substantive("，", ",")
+    assert not is_substantive("", " ")
+
+
+def test_seed_clauses_differing_only_in_punctuation_are_flagged_as_such(seed_collation: Collation) -> None:
+    (five,) = _groups_with(seed_collation, "遴选建设5所“楚怡”优秀技工院校")
+    assert five.divergences, "002 and 004 write , where the others write 。"
+    assert "divergent" not in five.flags
+    assert "punctuation_only" in five.flags
+    (three,) = _groups_with(seed_collation, "3所", "高水平职业")
+    assert "divergent" in three.flags
+    (missing,) = [d for d in three.divergences if d.variant.startswith("000")]
+    assert (missing.kind, missing.canonical_text, missing.reading_text) == ("delete", "本", "")
+    assert missing.substantive
