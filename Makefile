@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve build test lint bench
+.PHONY: install serve build test lint bench browser-deps
 
 install: $(STAMP)
 
@@ -28,8 +28,19 @@ bench: install
 	$(BIN)/python scripts/benchmark.py
 	$(BIN)/python scripts/bench_arrivals.py --documents 100
 
-test: install
+test: install browser-deps
 	$(BIN)/python -m pytest
+
+# The widget tests drive Debian's chromium and need a CJK font (else Chinese renders as boxes).
+# Installed through apt when missing and we are root; otherwise those tests fail saying what to install.
+browser-deps:
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+		else \
+			echo "note: the widget tests need chromium and fonts-wqy-microhei (apt-get install chromium fonts-wqy-microhei)" >&2; \
+		fi; \
+	fi
 
 lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

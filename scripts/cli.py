@@ -266,9 +266,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from index.build import read_manifest
     from index.jobs.submit import submit_reindex
     from service.app import create_app
+    from service.auth import is_loopback
+    from service.context import log_config
 
     overrides = {"host": args.host, "port": args.port, "watch_dir": args.watch}
     settings = settings.model_copy(update={k: v for k, v in overrides.items() if v})
+    keyless = not (settings.api_key_values() or settings.admin_key_values() or settings.widget_key_values())
+    if keyless and not is_loopback(settings.host):
+        print(
+            f"error: no API keys are configured, so the API would be open to anyone who reaches "
+            f"{settings.host}; set CONCORD_API_KEYS and CONCORD_ADMIN_API_KEYS (or their _FILE forms), "
+            "or serve on 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
     corpus = _open(settings)  # a database it cannot use is a clean error here, not a traceback from the app
     embedder = _embedder(settings, show_progress=True)
     try:
@@ -279,7 +290,11 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         if run_jobs(settings, corpus, job.id, embedder=embedder) != 0:
             return 1
     uvicorn.run(
-        create_app(settings, embedder=embedder), host=settings.host, port=settings.port, log_level="info"
+        create_app(settings, embedder=embedder),
+        host=settings.host,
+        port=settings.port,
+        log_config=log_config(settings.log_format),
+        access_log=False,  # the service writes its own access lines, with request ids and no keys
     )
     return 0
 

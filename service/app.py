@@ -8,26 +8,38 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index.jobs.inbox import InboxWatcher
 from index.jobs.runner import JobWorker
 from index.jobs.submit import Upload, submit_files
 from index.retrieval.embedder import Embedder, SentenceTransformerEmbedder
 from index.storage.database import Job
+from service.auth import KeyRing, RateLimiter
+from service.context import REQUEST_ID_HEADER, RequestContextMiddleware
+from service.errors import install_error_handlers
 from service.holder import IndexHolder
 from service.metrics import Metrics
-from service.routes import documents, health, jobs, query
+from service.openapi import install_openapi
+from service.routes import documents, health, jobs, query, widget
 from service.runtime import job_runner, open_corpus
 from service.settings import Settings
 
 log = logging.getLogger("concord")
-_BODY_HINT = 'send a UTF-8 JSON object such as {"question": "…", "top_k": 5}'
+_DESCRIPTION = """\
+Ask a question (`POST /v1/query`) and get source passages: clause groups, each with the reading of
+every variant that carries it, exact file spans, support counts and divergences.
+
+**Keys.** Send `Authorization: Bearer <key>`. `query` keys ask and read, `admin` keys also change the
+corpus, publishable `widget` keys only ask, and only from the sites they were issued for. A service
+started without keys is open to its own machine only (and then this schema declares no security).
+
+**Errors** all have one shape: `{"error": {"code", "message", "request_id"}, "detail": message}`.
+Every response carries `X-Request-ID` (yours, when you send one), which also tags the log lines.
+"""
 
 
 def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
@@ -53,6 +65,11 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         )
         worker = JobWorker(runner, settings.job_poll_interval)
         app.state.worker = worker
+        if app.state.keys.open:
+            log.warning(
+                "no API keys configured: the API is open and answers clients on this machine only; "
+                "set CONCORD_API_KEYS / CONCORD_ADMIN_API_KEYS / CONCORD_WIDGET_KEYS to serve others"
+            )
         await run_in_threadpool(holder.reload)
         worker.start()
         inbox = None
@@ -91,42 +108,37 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     app = FastAPI(
         title="concord",
         summary="Questions over variant transcriptions, answered with source passages and variant provenance.",
+        description=_DESCRIPTION,
         version="0.1.0",
         lifespan=lifespan,
     )
     app.state.settings = settings
-    app.state.api_keys = settings.api_key_values()
-    app.state.admin_keys = settings.admin_key_values()
+    app.state.keys = KeyRing(
+        settings.api_key_values(), settings.admin_key_values(), settings.widget_key_values()
+    )
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.metrics = Metrics(lambda: getattr(app.state, "holder", None))
+    # Added innermost first: the request context wraps everything, CORS answers preflights inside it.
     app.middleware("http")(app.state.metrics.middleware)
+    origins = sorted(set(settings.cors_origins) | app.state.keys.widget_origins)
+    if origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+            expose_headers=[REQUEST_ID_HEADER, "Retry-After"],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    install_openapi(app, open_mode=app.state.keys.open)
     app.include_router(health.router)
     app.include_router(query.router)
     app.include_router(documents.router)
     app.include_router(jobs.router)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = []
-        for error in exc.errors():
-            if error.get("type") == "json_invalid":
-                reason = (error.get("ctx") or {}).get("error", "")
-                problems.append(f"the body is not valid JSON ({reason}); {_BODY_HINT}")
-                continue
-            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
-            message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-            problems.append(f"{where}: {message}")
-        return JSONResponse(
-            status_code=422,
-            content={"detail": "; ".join(problems) or "invalid request", "errors": _jsonable(exc.errors())},
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail
-        if exc.status_code == 400 and detail == "There was an error parsing the body":
-            detail = f"the body could not be read (it is not UTF-8 text); {_BODY_HINT}"
-        return JSONResponse(status_code=exc.status_code, content={"detail": detail}, headers=exc.headers)
-
+    app.include_router(widget.router)
+    app.mount("/-/static", StaticFiles(directory=widget.STATIC_DIR), name="static")
     return app
 
 
@@ -136,7 +148,3 @@ async def _follow(holder: IndexHolder, interval: float) -> None:
         await asyncio.sleep(interval)
         if holder.published_changed():
             await run_in_threadpool(holder.reload)
-
-
-def _jsonable(errors: object) -> object:
-    return jsonable_encoder(errors, custom_encoder={bytes: lambda b: b.decode("utf-8", "replace")})

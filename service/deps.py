@@ -1,16 +1,17 @@
-"""Request dependencies as Annotated aliases: the index holder, the ready searcher, the corpus, key checks."""
+"""Request dependencies as Annotated aliases: the index holder, the ready searcher, the corpus, who is calling."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from index.jobs.runner import JobWorker
 from index.search import Searcher
 from index.storage.corpus import Corpus
+from service.auth import Access, Caller, KeyRing
+from service.errors import ApiError
 from service.holder import IndexHolder
 
 _bearer = HTTPBearer(auto_error=False)
@@ -26,9 +27,10 @@ HolderDep = Annotated[IndexHolder, Depends(get_holder)]
 def get_searcher(holder: HolderDep) -> Searcher:
     searcher = holder.searcher
     if searcher is None:
-        raise HTTPException(
+        raise ApiError(
             status.HTTP_503_SERVICE_UNAVAILABLE,
-            detail=f"no index is loaded yet: {holder.error or 'still loading'}",
+            f"no index is loaded yet: {holder.error or 'still loading'}",
+            "not_ready",
         )
     return searcher
 
@@ -50,45 +52,38 @@ def get_worker(request: Request) -> JobWorker:
 WorkerDep = Annotated[JobWorker, Depends(get_worker)]
 
 
-def _matches(given: str, keys: list[str]) -> bool:
-    # Every key is compared, in constant time, so timing says nothing about which one nearly matched.
-    found = False
-    for key in keys:
-        found |= hmac.compare_digest(given.encode(), key.encode())
-    return found
-
-
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def require_api_key(request: Request, credentials: Credentials) -> str:
-    """Reads and queries: any query or admin key, when keys are configured. Returns who is asking."""
-    query_keys: list[str] = request.app.state.api_keys
-    admin_keys: list[str] = request.app.state.admin_keys
-    if not query_keys and not admin_keys:
-        return "anonymous"
-    given = credentials.credentials if credentials else ""
-    if _matches(given, admin_keys):
-        return "admin-key"
-    if _matches(given, query_keys):
-        return "query-key"
-    raise HTTPException(
-        status.HTTP_401_UNAUTHORIZED,
-        detail="missing or wrong API key; send 'Authorization: Bearer <key>'",
-        headers={"WWW-Authenticate": "Bearer"},
+def _authorise(request: Request, credentials: Credentials, needed: Access) -> Caller:
+    keys: KeyRing = request.app.state.keys
+    caller = keys.authorise(
+        credentials.credentials if credentials else None,
+        request.headers.get("origin"),
+        request.client.host if request.client else "",
+        needed,
     )
+    request.state.caller = caller.fingerprint
+    if caller.role != "open":  # limits are per key; a keyless service serves this machine only
+        request.app.state.rate_limiter.check(caller.fingerprint)
+    return caller
 
 
-def require_admin_key(request: Request, credentials: Credentials) -> str:
-    """Writes (uploads, removals, moves, reindex): an admin key whenever any key is configured."""
-    who = require_api_key(request, credentials)
-    if who in ("anonymous", "admin-key"):
-        return who
-    raise HTTPException(
-        status.HTTP_403_FORBIDDEN,
-        detail="this key may query but not change the corpus; writes need an admin key (CONCORD_ADMIN_API_KEYS)",
-    )
+def require_ask(request: Request, credentials: Credentials) -> Caller:
+    """Questions and cited text: any key, a widget key from one of its origins included."""
+    return _authorise(request, credentials, Access.ASK)
 
 
-Reader = Annotated[str, Depends(require_api_key)]
-Admin = Annotated[str, Depends(require_admin_key)]
+def require_read(request: Request, credentials: Credentials) -> Caller:
+    """Listings of documents and jobs: a query or admin key."""
+    return _authorise(request, credentials, Access.READ)
+
+
+def require_admin(request: Request, credentials: Credentials) -> Caller:
+    """Writes (uploads, removals, moves, reindex): an admin key."""
+    return _authorise(request, credentials, Access.WRITE)
+
+
+Asker = Annotated[Caller, Depends(require_ask)]
+Reader = Annotated[Caller, Depends(require_read)]
+Admin = Annotated[Caller, Depends(require_admin)]

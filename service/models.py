@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from index.corpus.documents import DOCUMENT_ID_PATTERN
+
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
 
@@ -12,9 +14,15 @@ class QueryRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(
-        description="A question in Chinese or English.", examples=["楚怡优秀技工院校要遴选建设多少所？"]
+        description=f"A question in Chinese or English, at most {MAX_QUESTION_CHARS} characters.",
+        examples=["楚怡优秀技工院校要遴选建设多少所？", "How many 楚怡 technical schools will be built?"],
+        json_schema_extra={"minLength": 1, "maxLength": MAX_QUESTION_CHARS, "pattern": r"\S"},
     )
-    top_k: int = Field(5, description=f"How many clause groups to return, 1 to {MAX_TOP_K}.")
+    top_k: int = Field(
+        5,
+        description=f"How many clause groups to return, 1 to {MAX_TOP_K}.",
+        json_schema_extra={"minimum": 1, "maximum": MAX_TOP_K},
+    )
     documents: list[str] | None = Field(
         None,
         description="Only answer from these document ids (GET /v1/documents lists them).",
@@ -49,6 +57,7 @@ class Location(BaseModel):
 
 class Reading(BaseModel):
     variant: str
+    file: str = Field(description="The variant's file name in its document.")
     text: str = Field(description="The clause as this variant has it (normalised).")
     raw_text: str = Field(description="Exactly what the file holds at the span below.")
     line_start: int
@@ -74,6 +83,11 @@ class Divergence(BaseModel):
     canonical_end: int
     canonical_text: str
     reading_text: str
+    reading_start: int = Field(description="Offset into this variant's reading `text`, inclusive.")
+    reading_end: int
+    substantive: bool = Field(
+        description="False when the spans differ only in punctuation, character width or spacing."
+    )
 
 
 class DocumentRef(BaseModel):
@@ -92,7 +106,10 @@ class ClauseGroup(BaseModel):
     support: Support
     readings: list[Reading]
     section_path: list[str]
-    flags: list[str] = Field(description="repetition, single_variant, low_support, divergent.")
+    flags: list[str] = Field(
+        description="repetition, single_variant, low_support; divergent when a variant's wording differs, "
+        "punctuation_only when variants differ only in punctuation, width or spacing."
+    )
     divergences: list[Divergence]
     repetition: dict[str, int]
 
@@ -121,7 +138,77 @@ class IndexInfo(BaseModel):
     model: str
 
 
+_QUERY_EXAMPLE = {
+    "question": "How many 楚怡 technical schools will be built?",
+    "answer": {
+        "text": "5所",
+        "group_id": "seeds:g0031",
+        "variants": ["000_970efa45bf395699", "002_3a5bf2ddd52c080d"],
+        "count": 2,
+        "total": 2,
+        "agreed": True,
+        "disagreements": [],
+        "summary": "5所 (2 of 2 variants)",
+    },
+    "results": [
+        {
+            "rank": 1,
+            "id": "seeds:g0031",
+            "document": {"id": "seeds", "title": "关于实施职业教育“楚怡”行动计划的通知"},
+            "text": "4.提高技工教育的实力。遴选建设5所“楚怡”优秀技工院校。",
+            "score": 0.985,
+            "support": {"variants": ["000_970efa45bf395699", "002_3a5bf2ddd52c080d"], "count": 2, "total": 2},
+            "readings": [
+                {
+                    "variant": "000_970efa45bf395699",
+                    "file": "000_970efa45bf395699.txt",
+                    "text": "4.提高技工教育的实力。遴选建设5所“楚怡”优秀技工院校。",
+                    "raw_text": "4.提高技工教育的实力。遴选建设 5 所“楚怡”优秀技工院校。",
+                    "line_start": 38,
+                    "line_end": 38,
+                    "char_start": 1126,
+                    "char_end": 1157,
+                    "copies": 1,
+                    "copy_locations": [],
+                },
+                {
+                    "variant": "002_3a5bf2ddd52c080d",
+                    "file": "002_3a5bf2ddd52c080d.txt",
+                    "text": "4.提高技工教育的实力,遴选建设5所“楚怡”优秀技工院校。",
+                    "raw_text": "4. 提高技工教育的实力，遴选建设 5 所“楚怡”优秀技工院校。",
+                    "line_start": 68,
+                    "line_end": 68,
+                    "char_start": 1095,
+                    "char_end": 1127,
+                    "copies": 1,
+                    "copy_locations": [],
+                },
+            ],
+            "section_path": ["二、主要任务", "(二)建设“楚怡”高水平学校", "4.提高技工教育的实力"],
+            "flags": ["punctuation_only"],
+            "divergences": [
+                {
+                    "variant": "002_3a5bf2ddd52c080d",
+                    "kind": "replace",
+                    "canonical_start": 10,
+                    "canonical_end": 11,
+                    "canonical_text": "。",
+                    "reading_start": 10,
+                    "reading_end": 11,
+                    "reading_text": ",",
+                    "substantive": False,
+                }
+            ],
+            "repetition": {},
+        }
+    ],
+    "index": {"generation": 3, "built_at": "2026-11-23T06:00:39+00:00", "model": "bundled:e5-small"},
+}
+
+
 class QueryResponse(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_QUERY_EXAMPLE]})
+
     question: str
     answer: Answer | None = None
     results: list[ClauseGroup]
@@ -173,10 +260,48 @@ class JobList(BaseModel):
 class MoveRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: str = Field(description="The document id to move the variant to (created when new).")
+    to: str = Field(
+        description="The document id to move the variant to (created when new).",
+        json_schema_extra={"pattern": DOCUMENT_ID_PATTERN},
+        examples=["seeds"],
+    )
 
 
 class Health(BaseModel):
     status: str
     detail: str | None = None
     index: dict | None = None
+
+
+class VariantText(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "document": "seeds",
+                    "variant": "000_970efa45bf395699",
+                    "file": "000_970efa45bf395699.txt",
+                    "start": 1126,
+                    "end": 1157,
+                    "text": "4.提高技工教育的实力。遴选建设 5 所“楚怡”优秀技工院校。",
+                    "before": "统一标识、统一风格。\n\n",
+                    "after": "\n\n（三）建设“楚怡”高水平专业群。",
+                    "line_start": 38,
+                    "line_end": 38,
+                    "length": 2291,
+                }
+            ]
+        }
+    )
+
+    document: str
+    variant: str
+    file: str
+    start: int = Field(description="Code-point offset into the file, after clamping to its length.")
+    end: int
+    text: str = Field(description="Exactly the file's text[start:end].")
+    before: str = Field(description="Up to `context` characters before the span.")
+    after: str = Field(description="Up to `context` characters after the span.")
+    line_start: int = Field(description="The 1-based line the span starts on.")
+    line_end: int
+    length: int = Field(description="The file's length in code points.")

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, TypeAdapter, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.corpus.segment import DEFAULT_MAX_CLAUSE_CHARS
@@ -57,14 +58,42 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535)
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated bearer keys the API accepts; none means no authentication.",
+        description="Comma-separated `query` keys: /v1/query and the read routes. With no key of any kind "
+        "configured the API runs open, on 127.0.0.1 only.",
     )
-    api_keys_file: Path | None = Field(None, description="A file with one API key a line, read at start-up.")
+    api_keys_file: Path | None = Field(
+        None, description="A file with one query key a line, read at start-up."
+    )
     admin_api_keys: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list,
-        description="Comma-separated bearer keys for writes (uploads, removals, reindex); they may also query.",
+        description="Comma-separated `admin` keys: writes (uploads, removals, reindex) and everything a query key may.",
     )
     admin_api_keys_file: Path | None = Field(None, description="A file with one admin key a line.")
+    widget_keys: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Publishable widget keys as JSON, each with the origins it may be used from: "
+        '{"pk_portal": ["https://portal.example"]}. A widget key may only ask questions and open '
+        "the cited text, and only from a page on one of its origins (which CORS then allows too).",
+    )
+    widget_keys_file: Path | None = Field(
+        None, description="A JSON file of widget keys, as CONCORD_WIDGET_KEYS."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins whose pages may call the API from a browser; none by default.",
+    )
+    rate_limit_per_minute: float = Field(
+        600.0,
+        ge=0,
+        description="Requests a minute each key may make, per service process; 0 turns the limit off. "
+        "A keyless service (this machine only) has no limit.",
+    )
+    rate_limit_burst: int = Field(
+        60, ge=1, description="Requests a key may make at once before the limit applies."
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="`concord serve` logs: JSON lines or text."
+    )
     watch_dir: Path | None = Field(None, description="An inbox folder `concord serve` polls for new files.")
     watch_interval: float = Field(1.0, gt=0, description="Seconds between polls of the inbox folder.")
     job_poll_interval: float = Field(
@@ -81,12 +110,22 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return self
 
-    @field_validator("api_keys", "admin_api_keys", mode="before")
+    @field_validator("api_keys", "admin_api_keys", "cors_origins", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: list[str]) -> list[str]:
+        return [check_origin(origin) for origin in value]
+
+    @field_validator("widget_keys")
+    @classmethod
+    def _widget_origins_are_origins(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        return check_widget_keys(value)
 
     @field_validator("seeds_dir", "watch_dir", mode="before")
     @classmethod
@@ -100,6 +139,14 @@ class Settings(BaseSettings):
     def admin_key_values(self) -> list[str]:
         """Keys from CONCORD_ADMIN_API_KEYS and from the admin keys file; never logged."""
         return _keys(self.admin_api_keys, self.admin_api_keys_file)
+
+    def widget_key_values(self) -> dict[str, list[str]]:
+        """Widget keys with their allowed origins, from CONCORD_WIDGET_KEYS and the widget keys file."""
+        keys = dict(self.widget_keys)
+        if self.widget_keys_file is not None:
+            text = self.widget_keys_file.read_text(encoding="utf-8")
+            keys |= check_widget_keys(_WIDGET_KEYS.validate_json(text))
+        return keys
 
     @property
     def resolved_index_dir(self) -> Path:
@@ -124,6 +171,30 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'concord.db'}"
+
+
+_WIDGET_KEYS = TypeAdapter(dict[str, list[str]])
+
+
+def check_widget_keys(keys: dict[str, list[str]]) -> dict[str, list[str]]:
+    checked = {}
+    for key, origins in keys.items():
+        if not key.strip():
+            raise ValueError("a widget key is empty")
+        if not origins:
+            raise ValueError(f"widget key …{key[-4:]} has no allowed origin; list at least one")
+        checked[key] = [check_origin(origin) for origin in origins]
+    return checked
+
+
+def check_origin(origin: str) -> str:
+    """An origin as browsers send it: scheme://host[:port], no path; refused with a message otherwise."""
+    parsed = urlsplit(origin.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.path not in ("", "/"):
+        raise ValueError(
+            f"{origin!r} is not an origin; write it as scheme://host[:port], e.g. https://portal.example"
+        )
+    return f"{parsed.scheme}://{parsed.netloc}".lower()
 
 
 def _keys(values: list[SecretStr], path: Path | None) -> list[str]:

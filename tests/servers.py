@@ -14,9 +14,13 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.conftest import ROOT
+
+# In-process clients come from this machine, as the open (keyless) service requires.
+LOCAL = ("127.0.0.1", 50000)
 
 
 def free_port() -> int:
@@ -34,6 +38,31 @@ def request(
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]  # names lower-cased
+    body: dict
+
+
+def exchange(
+    url: str, method: str = "GET", payload: object = None, headers: dict[str, str] | None = None
+) -> Reply:
+    """One HTTP request; the status, headers and JSON body of the answer, whatever its status."""
+    data = None if payload is None else json.dumps(payload).encode()
+    sent = {"Content-Type": "application/json"} if data is not None else {}
+    req = urllib.request.Request(url, data=data, headers=sent | (headers or {}), method=method)
+    try:
+        response = urllib.request.urlopen(req, timeout=60)
+    except urllib.error.HTTPError as error:
+        response = error
+    with response:
+        raw = response.read()
+        content_type = response.headers.get("Content-Type", "")
+        body = json.loads(raw) if raw and content_type.startswith("application/json") else {}
+        return Reply(response.status, {k.lower(): v for k, v in response.headers.items()}, body)
 
 
 def post_json(url: str, payload: dict) -> tuple[int, dict]:

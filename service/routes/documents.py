@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
 from index.corpus.documents import DocumentIdError
 from index.corpus.variants import VariantError
 from index.jobs.runner import JobWorker
-from index.jobs.submit import TooManyFiles, submit_files, submit_move, submit_reindex, submit_removal
+from index.jobs.submit import (
+    AlreadyThere,
+    TooManyFiles,
+    submit_files,
+    submit_move,
+    submit_reindex,
+    submit_removal,
+)
 from index.storage.database import Job
-from service.deps import Admin, CorpusDep, Reader, WorkerDep
-from service.models import DocumentInfo, JobInfo, MoveRequest
+from service.deps import Admin, Asker, CorpusDep, Reader, WorkerDep
+from service.errors import ApiError
+from service.models import DocumentInfo, JobInfo, MoveRequest, VariantText
 from service.uploads import read_upload_form
 
 router = APIRouter(prefix="/v1", tags=["documents"])
@@ -30,10 +38,12 @@ _UPLOAD_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["files"],
+                    "additionalProperties": False,
                     "properties": {
                         "files": {
                             "type": "array",
-                            "items": {"type": "string", "format": "binary"},
+                            "minItems": 1,
+                            "items": {"type": "string", "format": "binary", "contentMediaType": "text/plain"},
                             "description": "One or more plain-text variants (.txt or .md; UTF-8, UTF-16 or GB18030).",
                         },
                         "document": {
@@ -58,6 +68,8 @@ def _refused(exc: Exception) -> HTTPException:
         return HTTPException(
             _VARIANT_ERROR_STATUS.get(exc.kind, status.HTTP_400_BAD_REQUEST), detail=str(exc)
         )
+    if isinstance(exc, AlreadyThere):
+        return HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
     if isinstance(exc, TooManyFiles):
         return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=str(exc))
     if isinstance(exc, LookupError):
@@ -110,6 +122,53 @@ def get_document(document_id: str, corpus: CorpusDep, _who: Reader) -> DocumentI
     )
 
 
+@router.get(
+    "/documents/{document_id}/variants/{variant_id}/text",
+    response_model=VariantText,
+    responses={404: {}},
+)
+def variant_text(
+    document_id: str,
+    variant_id: str,
+    corpus: CorpusDep,
+    _who: Asker,
+    start: int = Query(0, ge=0, description="Code-point offset into the file (a reading's char_start)."),
+    end: int | None = Query(
+        None, ge=0, description="Exclusive end (a reading's char_end); default: the file's end."
+    ),
+    context: int = Query(200, ge=0, le=5000, description="Characters of context either side."),
+) -> VariantText:
+    """A stored variant's raw text at a span, exactly `file_text[start:end]`, with context either side.
+
+    Offsets past the end are clamped, as slicing does; the answer says which span it returned.
+    """
+    try:
+        record, text = corpus.variant_text(document_id, variant_id)
+    except LookupError as exc:
+        raise ApiError(status.HTTP_404_NOT_FOUND, str(exc.args[0]), "not_found") from None
+    except OSError as exc:
+        raise ApiError(
+            status.HTTP_404_NOT_FOUND,
+            f"the file of variant {variant_id!r} cannot be read ({exc.strerror})",
+            "not_found",
+        ) from None
+    start = min(start, len(text))
+    end = max(start, min(len(text) if end is None else end, len(text)))
+    return VariantText(
+        document=document_id,
+        variant=variant_id,
+        file=record.file_name,
+        start=start,
+        end=end,
+        text=text[start:end],
+        before=text[max(0, start - context) : start],
+        after=text[end : end + context],
+        line_start=text.count("\n", 0, start) + 1,
+        line_end=text.count("\n", 0, max(start, end - 1)) + 1,
+        length=len(text),
+    )
+
+
 @router.post(
     "/documents",
     status_code=status.HTTP_202_ACCEPTED,
@@ -121,7 +180,7 @@ async def upload_documents(request: Request, corpus: CorpusDep, worker: WorkerDe
     """Upload one or more variants; answered at once with a job (GET /v1/jobs/{id} follows it)."""
     settings = request.app.state.settings
     form = await read_upload_form(request, settings.max_variant_bytes, settings.max_files_per_upload)
-    sender = f"api:{who}@{request.client.host if request.client else 'unknown'}"
+    sender = f"api:{who.fingerprint}"
     try:
         job = await run_in_threadpool(
             submit_files,
@@ -147,7 +206,7 @@ async def upload_documents(request: Request, corpus: CorpusDep, worker: WorkerDe
 )
 def delete_document(document_id: str, corpus: CorpusDep, worker: WorkerDep, who: Admin) -> JobInfo:
     """Remove a document and all its variants; the index is rebuilt without them."""
-    return _queue(worker, submit_removal, corpus, document_id, None, "api", f"api:{who}")
+    return _queue(worker, submit_removal, corpus, document_id, None, "api", f"api:{who.fingerprint}")
 
 
 @router.delete(
@@ -160,23 +219,25 @@ def delete_variant(
     document_id: str, variant_id: str, corpus: CorpusDep, worker: WorkerDep, who: Admin
 ) -> JobInfo:
     """Remove one variant (the document goes too when it was the last)."""
-    return _queue(worker, submit_removal, corpus, document_id, variant_id, "api", f"api:{who}")
+    return _queue(worker, submit_removal, corpus, document_id, variant_id, "api", f"api:{who.fingerprint}")
 
 
 @router.post(
     "/documents/{document_id}/variants/{variant_id}/move",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobInfo,
-    responses={404: {}},
+    responses={404: {}, 409: {}},
 )
 def move_variant(
     document_id: str, variant_id: str, body: MoveRequest, corpus: CorpusDep, worker: WorkerDep, who: Admin
 ) -> JobInfo:
     """Move a variant to another document, correcting the service's automatic decision."""
-    return _queue(worker, submit_move, corpus, document_id, variant_id, body.to, "api", f"api:{who}")
+    return _queue(
+        worker, submit_move, corpus, document_id, variant_id, body.to, "api", f"api:{who.fingerprint}"
+    )
 
 
 @router.post("/reindex", status_code=status.HTTP_202_ACCEPTED, response_model=JobInfo)
 def reindex(corpus: CorpusDep, worker: WorkerDep, who: Admin) -> JobInfo:
     """Rebuild the index from the corpus as it is (after changing settings, say)."""
-    return _queue(worker, submit_reindex, corpus, "api", f"api:{who}")
+    return _queue(worker, submit_reindex, corpus, "api", f"api:{who.fingerprint}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from service.deps import HolderDep
+from service.errors import error_response
 from service.models import Health
 
 router = APIRouter(tags=["health"])
@@ -16,12 +17,11 @@ def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-def readyz(holder: HolderDep) -> Health | JSONResponse:
+@router.get("/readyz", response_model=Health, responses={503: {}})
+def readyz(request: Request, holder: HolderDep) -> Health | JSONResponse:
     searcher = holder.searcher
     if searcher is None:
-        body = Health(status="not ready", detail=holder.error or "the index is still loading")
-        return JSONResponse(status_code=503, content=body.model_dump())
+        return error_response(request, 503, f"not ready: {holder.error or 'the index is still loading'}")
     manifest = searcher.index.manifest
     return Health(
         status="ready",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from index.storage.database import JOB_STATUSES
 from service.deps import CorpusDep, Reader
+from service.errors import ApiError
 from service.models import JobInfo, JobList
 from service.routes.documents import job_info
 
@@ -18,7 +19,7 @@ router = APIRouter(tags=["jobs"])
 def get_job(job_id: str, corpus: CorpusDep, _who: Reader) -> JobInfo:
     job = corpus.db.job(job_id)
     if job is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no job {job_id!r}")
+        raise ApiError(status.HTTP_404_NOT_FOUND, f"no job {job_id!r}", "not_found")
     return job_info(job)
 
 
@@ -26,13 +27,19 @@ def get_job(job_id: str, corpus: CorpusDep, _who: Reader) -> JobInfo:
 def list_jobs(
     corpus: CorpusDep,
     _who: Reader,
-    status_filter: str | None = Query(None, alias="status", description=f"One of {', '.join(JOB_STATUSES)}."),
+    status_filter: str | None = Query(
+        None,
+        alias="status",
+        description=f"One of {', '.join(JOB_STATUSES)}.",
+        json_schema_extra={"enum": list(JOB_STATUSES)},
+    ),
     limit: int = Query(100, ge=1, le=1000),
 ) -> JobList:
     if status_filter is not None and status_filter not in JOB_STATUSES:
-        raise HTTPException(
+        raise ApiError(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"status: {status_filter!r} is not a job status; use one of {', '.join(JOB_STATUSES)}",
+            f"status: {status_filter!r} is not a job status; use one of {', '.join(JOB_STATUSES)}",
+            "invalid_request",
         )
     return JobList(jobs=[job_info(j) for j in corpus.db.jobs(status_filter, limit)])
 

@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, status
 from starlette.concurrency import run_in_threadpool
 
 from index.answer import CountAnswer
+from index.build import LoadedIndex
 from index.search import Hit
-from service.deps import SearcherDep, require_api_key
+from service.deps import SearcherDep, require_ask
+from service.errors import ApiError
 from service.models import Answer, ClauseGroup, QueryRequest, QueryResponse
 
-router = APIRouter(prefix="/v1", tags=["query"], dependencies=[Depends(require_api_key)])
+router = APIRouter(prefix="/v1", tags=["query"], dependencies=[Depends(require_ask)])
 
 
-def _clause_group(rank: int, hit: Hit, titles: dict[str, str]) -> ClauseGroup:
+def _clause_group(rank: int, hit: Hit, index: LoadedIndex) -> ClauseGroup:
     group = hit.group
     return ClauseGroup.model_validate(
         {
             "rank": rank,
             "id": group.id,
-            "document": {"id": group.document, "title": titles.get(group.document, "")},
+            "document": {"id": group.document, "title": index.titles.get(group.document, "")},
             "text": group.canonical,
             "score": round(hit.score, 6),
             "support": vars(group.support),
             "readings": [
-                {**vars(r), "copy_locations": [vars(loc) for loc in r.copy_locations]} for r in group.readings
+                {
+                    **vars(r),
+                    "file": index.files.get((group.document, r.variant), ""),
+                    "copy_locations": [vars(loc) for loc in r.copy_locations],
+                }
+                for r in group.readings
             ],
             "section_path": list(group.section_path),
             "flags": group.flags,
@@ -40,23 +47,24 @@ def _answer(answer: CountAnswer | None) -> Answer | None:
     return Answer.model_validate({**vars(answer), "agreed": answer.agreed, "summary": answer.summary})
 
 
-@router.post("/query", response_model=QueryResponse)
+@router.post("/query", response_model=QueryResponse, responses={404: {}, 503: {}})
 async def query(request: QueryRequest, searcher: SearcherDep) -> QueryResponse:
     # `searcher` was taken once for this request: a swap meanwhile does not change what answers it.
     titles = searcher.index.titles
     if request.documents is not None:
         unknown = sorted(set(request.documents) - set(titles))
         if unknown:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                detail=f"documents: unknown document id(s) {', '.join(unknown)}; GET /v1/documents lists them",
+            raise ApiError(
+                status.HTTP_404_NOT_FOUND,
+                f"documents: unknown document id(s) {', '.join(unknown)}; GET /v1/documents lists them",
+                "unknown_document",
             )
     result = await run_in_threadpool(searcher.search, request.question, request.top_k, request.documents)
     manifest = searcher.index.manifest
     return QueryResponse(
         question=request.question,
         answer=_answer(result.answer),
-        results=[_clause_group(rank, hit, titles) for rank, hit in enumerate(result.hits, 1)],
+        results=[_clause_group(rank, hit, searcher.index) for rank, hit in enumerate(result.hits, 1)],
         index={
             "generation": searcher.index.generation,
             "built_at": manifest["built_at"],

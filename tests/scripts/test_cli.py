@@ -93,3 +93,12 @@ def test_collate_of_a_folder_with_no_usable_variant_says_why(tmp_path: Path) -> 
     assert result.returncode == 2
     assert "no usable variants (empty.txt: is empty" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_to_open_a_keyless_api_to_the_network(tmp_path: Path) -> None:
+    result = _concord(
+        "serve", "--host", "0.0.0.0", cwd=tmp_path, extra_env={"CONCORD_VAR_DIR": str(tmp_path)}
+    )
+    assert result.returncode == 2
+    assert "no API keys are configured" in result.stderr and "CONCORD_API_KEYS" in result.stderr
+    assert not (tmp_path / "concord.db").exists()  # refused before touching anything

@@ -7,6 +7,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
+from tests.servers import LOCAL
 
 
 def test_query_returns_clause_groups_with_provenance(client: TestClient) -> None:
@@ -80,7 +81,7 @@ def test_health_readiness_and_docs(client: TestClient) -> None:
 
 def test_not_ready_without_an_index(tmp_path, embedder) -> None:
     settings = Settings(var_dir=tmp_path, index_dir=tmp_path / "missing")
-    with TestClient(create_app(settings, embedder=embedder)) as client:
+    with TestClient(create_app(settings, embedder=embedder), client=LOCAL) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503 and "concord build" in ready.json()["detail"]
         query = client.post("/v1/query", json={"question": "问题"})
@@ -91,7 +92,7 @@ def test_api_keys_are_enforced_when_configured(settings: Settings, embedder, tmp
     keys = tmp_path / "keys"
     keys.write_text("# staff portal\nsecret-one\n", encoding="utf-8")
     secured = settings.model_copy(update={"api_keys_file": keys})
-    with TestClient(create_app(secured, embedder=embedder)) as client:
+    with TestClient(create_app(secured, embedder=embedder), client=LOCAL) as client:
         body = {"question": "楚怡文化传承基地建设多少个？"}
         assert client.post("/v1/query", json=body).status_code == 401
         wrong = client.post("/v1/query", json=body, headers={"Authorization": "Bearer nope"})
@@ -139,7 +140,7 @@ def test_a_rebuild_is_swapped_in_while_queries_keep_answering(
         cache_dir=config.cache_dir,
         reload_interval=0.2,
     )
-    with TestClient(create_app(settings, embedder=embedder)) as client:
+    with TestClient(create_app(settings, embedder=embedder), client=LOCAL) as client:
         before = client.get("/readyz").json()["index"]["built_at"]
         statuses: list[int] = []
         done = threading.Event()

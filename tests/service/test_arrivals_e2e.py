@@ -145,7 +145,7 @@ def test_seed_variants_one_by_one_then_a_statute_make_two_documents(
         only_seeds = _ask(server.base, "处理敏感个人信息应当取得个人的什么同意？", documents=[seed_doc["id"]])
         assert {r["document"]["id"] for r in only_seeds["results"]} == {seed_doc["id"]}
         status, body = post_json(server.base + "/v1/query", {"question": "问题", "documents": ["nope"]})
-        assert status == 422 and "unknown document" in body["detail"]
+        assert status == 404 and "unknown document" in body["detail"]
 
 
 def test_a_rebuild_killed_midway_leaves_the_old_index_and_the_job_runs_again(

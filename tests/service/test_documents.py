@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import LAWS, MODELS, SEEDS
-from tests.servers import multipart_body
+from tests.servers import LOCAL, multipart_body
 
 PIPL = LAWS / "personal-information-protection-law-2021"
 ADMIN, READER = "admin-secret-key", "query-secret-key"
@@ -39,6 +39,7 @@ def corpus_app(
         watch_interval=0.2,
         job_poll_interval=0.2,
         reload_interval=0,
+        rate_limit_per_minute=0,  # these tests make many requests quickly; limits are tested in test_portal
     )
     from index.jobs.submit import submit_reindex
     from service.runtime import job_runner, open_corpus
@@ -46,7 +47,7 @@ def corpus_app(
     corpus = open_corpus(settings)  # what `concord serve` does before serving: build when there is no index
     submit_reindex(corpus, "test", "test")
     job_runner(settings, corpus, lambda: embedder).run_pending()
-    with TestClient(create_app(settings, embedder=embedder)) as client:
+    with TestClient(create_app(settings, embedder=embedder), client=LOCAL) as client:
         client.headers["Authorization"] = f"Bearer {ADMIN}"
         yield client, settings
 
