@@ -28,13 +28,14 @@ from index.corpus.model import ClauseGroup, Collation, DocumentSource, Problem
 from index.corpus.segment import Segmenter
 from index.retrieval.embedder import CachedEmbedder, Embedder
 from index.retrieval.expansion import build_lexicon, domain_words, load_glossary
+from index.retrieval.glosses import EnglishAnalyzer, GlossIndex, gloss_terms
 from index.retrieval.lexical import ChineseTokenizer, LexicalIndex
 from index.retrieval.vector_store import VectorStore, create_store, load_store
 from index.storage.files import fsync_dir
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 # Bump when segmentation or collation changes what a cached collation holds.
-COLLATION_CACHE_VERSION = 2
+COLLATION_CACHE_VERSION = 3
 MANIFEST = "manifest.json"
 COLLATION = "collation.json"
 VECTOR_GROUPS = "vector_groups.npy"
@@ -184,8 +185,11 @@ def build_index(
     # The words jieba keeps whole are saved with the index, so questions are cut as the text was.
     tokenizer_words = sorted(domain_words(load_glossary()))
     tokenizer = ChineseTokenizer(tokenizer_words)
-    lexical = LexicalIndex.build([tokenizer.tokens(lexical_text(g)) for g in groups])
+    token_lists = [tokenizer.tokens(lexical_text(g)) for g in groups]
+    lexical = LexicalIndex.build(token_lists)
     lexicon = build_lexicon(lexical.vocabulary)
+    analyzer = EnglishAnalyzer()
+    glosses = GlossIndex.build([gloss_terms(tokens, analyzer) for tokens in token_lists])
     progress("index", 1, 1)
 
     progress("publish", 0, 1)
@@ -200,6 +204,7 @@ def build_index(
         store.save(target)
         np.save(target / VECTOR_GROUPS, np.asarray(owners, dtype=np.int32))
         lexical.save(target)
+        glosses.save(target)
         (target / LEXICON).write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
         (target / TOKENIZER_WORDS).write_text(
             json.dumps(tokenizer_words, ensure_ascii=False), encoding="utf-8"
@@ -295,6 +300,7 @@ class LoadedIndex:
     store: VectorStore
     vector_groups: np.ndarray
     lexical: LexicalIndex
+    glosses: GlossIndex
     lexicon: dict[str, list[str]]
     tokenizer_words: list[str]
 
@@ -315,6 +321,7 @@ class LoadedIndex:
             store=load_store(manifest["backend"], path),
             vector_groups=np.load(path / VECTOR_GROUPS),
             lexical=LexicalIndex.load(path),
+            glosses=GlossIndex.load(path),
             lexicon=json.loads((path / LEXICON).read_text(encoding="utf-8")),
             tokenizer_words=json.loads((path / TOKENIZER_WORDS).read_text(encoding="utf-8")),
         )

@@ -6,23 +6,49 @@ import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
+from opencc import OpenCC
 
 from index.answer import CountAnswer, asked_measure, count_answer, counted_phrase, is_count_question
 from index.build import LoadedIndex
 from index.corpus.model import ClauseGroup
+from index.corpus.normalize import is_cjk
 from index.retrieval.embedder import Embedder
-from index.retrieval.expansion import Expansion, QueryExpander, has_english, load_glossary, load_synonyms
+from index.retrieval.expansion import (
+    ENGLISH_STOPWORDS,
+    Expansion,
+    QueryExpander,
+    english_words,
+    has_english,
+    load_glossary,
+    load_synonyms,
+)
+from index.retrieval.glosses import EnglishAnalyzer
+from index.retrieval.homophones import Homophones
 from index.retrieval.lexical import ChineseTokenizer, Concept
 
 # Fusion: min-max normalised dense and lexical scores, weighted. Chosen by
 # measurement on the dev questions against reciprocal-rank fusion (see README).
 DENSE_WEIGHT = 0.5
+# The words of an English question that the glossary and lexicon could not
+# translate are scored against the clauses' dictionary glosses (BM25), weighted by
+# how much is left untranslated: a question the glossary covers keeps the dense
+# and lexical fusion, one about a document nobody wrote a glossary for leans on
+# the glosses. 0.2 to 0.45 score alike on our sets (scripts/quality.py --sweep).
+GLOSS_WEIGHT_MAX = 0.3
 # When relevance is close, a clause more variants carry ranks first; a lone
 # variant's clause loses at most this share of its score, so it is never hidden.
 SUPPORT_WEIGHT = 0.15
 # A bare heading states nothing; it ranks below the clauses under it.
 HEADING_PENALTY = 0.85
 CANDIDATES = 256
+# Whether anything answers: a logistic model of the top clause's cosine with the
+# question and the share of the question's words (or, for English, glosses) the
+# best of the top three clauses contains. Fitted on our own question sets (50
+# answerable, 20 that nothing here answers; scripts/quality.py --fit): leave-one-out,
+# 18 of 20 unanswerable caught and 1 of 50 answerable flagged.
+CONFIDENCE_COEFFICIENTS = (23.39, 6.19)
+CONFIDENCE_INTERCEPT = -22.04
+ANSWERABLE_AT = 0.5
 
 
 @dataclass
@@ -40,6 +66,8 @@ class SearchResult:
     answer: CountAnswer | None
     expansion: Expansion
     concepts: list[Concept]
+    confidence: float = 0.0  # that the top result answers the question, 0 to 1
+    answerable: bool = False  # whether the corpus seems to answer it at all
 
 
 class Searcher:
@@ -49,8 +77,11 @@ class Searcher:
         self.index = index
         self.embedder = embedder
         self.tokenizer = ChineseTokenizer(index.tokenizer_words)
+        self.analyzer = EnglishAnalyzer()
+        self.simplified = OpenCC("t2s").convert
         self.expander = QueryExpander(load_glossary(), index.lexicon)
         self.synonyms = load_synonyms()
+        self.homophones = Homophones(index.lexical.vocabulary)
         self._groups = index.groups
         self._document_of = np.array([g.document for g in self._groups], dtype=object)
         self._support = np.array(
@@ -63,6 +94,9 @@ class Searcher:
         found = []
         for word in self.tokenizer.words(question):
             alternatives = [word, *self.synonyms.get(word, [])]
+            corrected = self.homophones.correction(word)
+            if corrected:
+                alternatives.append(corrected)
             found.append(Concept([t for alt in alternatives for t in self.tokenizer.tokens(alt)] or [word]))
         for _phrase, terms, weight in expansion.matched:
             found.append(Concept([t for term in terms for t in self.tokenizer.tokens(term)], weight))
@@ -85,13 +119,21 @@ class Searcher:
         """The top clause groups for a question, optionally only from the named documents."""
         # The model reads the question as written (NFKC only); the tokenizer normalises for itself.
         question = unicodedata.normalize("NFKC", question).strip()
+        if any(is_cjk(ch) for ch in question):
+            question = self.simplified(question)  # traditional characters read as simplified
         expansion = self.expander.expand(question)
         concepts = self.concepts(question, expansion)
         if not self._groups:
-            return SearchResult(question, [], None, expansion, concepts)
+            return SearchResult(question, [], None, expansion, concepts, 0.0, False)
         dense = self.dense_scores(question, expansion)
         lexical = self.index.lexical.scores(concepts)
-        fused = fuse(dense, lexical, self._support, self._heading)
+        glosses = None
+        if has_english(question):
+            untranslated = untranslated_words(question, expansion)
+            if untranslated:
+                scores = self.index.glosses.scores(self.analyzer.concepts(" ".join(untranslated)))
+                glosses = (scores, GLOSS_WEIGHT_MAX * (1 - translated_share(question, expansion)))
+        fused = fuse(dense, lexical, self._support, self._heading, glosses)
         candidates = np.arange(len(self._groups))
         if documents is not None:
             candidates = candidates[np.isin(self._document_of, list(documents))]
@@ -100,7 +142,28 @@ class Searcher:
         answer = None
         if hits and is_count_question(question):
             answer = self._count_answer(question, hits[0].group, concepts)
-        return SearchResult(question, hits, answer, expansion, concepts)
+        confidence = self.confidence(question, hits, [int(i) for i in order[:3]], concepts)
+        return SearchResult(
+            question, hits, answer, expansion, concepts, confidence, confidence >= ANSWERABLE_AT
+        )
+
+    def confidence(self, question: str, hits: list[Hit], top: list[int], concepts: list[Concept]) -> float:
+        """How likely the top result answers the question (see CONFIDENCE_COEFFICIENTS)."""
+        if not hits:
+            return 0.0
+        features = self.confidence_features(question, hits, top, concepts)
+        logit = sum(w * x for w, x in zip(CONFIDENCE_COEFFICIENTS, features, strict=True))
+        return float(1 / (1 + np.exp(-(logit + CONFIDENCE_INTERCEPT))))
+
+    def confidence_features(
+        self, question: str, hits: list[Hit], top: list[int], concepts: list[Concept]
+    ) -> tuple[float, float]:
+        """The top clause's cosine, and the share of the question the best of the top clauses covers."""
+        if has_english(question):
+            coverage = self.index.glosses.coverage(self.analyzer.concepts(question), top)
+        else:
+            coverage = self.index.lexical.coverage([c for c in concepts if c.weight >= 1], top)
+        return hits[0].dense, float(coverage.max()) if len(coverage) else 0.0
 
     def _count_answer(self, question: str, group: ClauseGroup, concepts: list[Concept]) -> CountAnswer | None:
         phrase = counted_phrase(question)
@@ -114,9 +177,18 @@ class Searcher:
         return count_answer(group, terms, counted, asked_measure(question))
 
 
-def fuse(dense: np.ndarray, lexical: np.ndarray, support: np.ndarray, heading: np.ndarray) -> np.ndarray:
-    """Relevance from both rankings, then the support prior and the heading penalty."""
+def fuse(
+    dense: np.ndarray,
+    lexical: np.ndarray,
+    support: np.ndarray,
+    heading: np.ndarray,
+    glosses: tuple[np.ndarray, float] | None = None,
+) -> np.ndarray:
+    """Relevance from the rankings (glosses with their weight), then the support prior and the heading penalty."""
     fused = DENSE_WEIGHT * _minmax(dense) + (1 - DENSE_WEIGHT) * _scaled(lexical)
+    if glosses is not None:
+        scores, weight = glosses
+        fused = (1 - weight) * fused + weight * _scaled(scores)
     fused = fused * (1 - SUPPORT_WEIGHT * (1 - support))
     return np.where(heading, fused * HEADING_PENALTY, fused)
 
@@ -129,3 +201,18 @@ def _minmax(scores: np.ndarray) -> np.ndarray:
 def _scaled(scores: np.ndarray) -> np.ndarray:
     high = float(scores.max())
     return scores / high if high > 0 else np.zeros_like(scores)
+
+
+def translated_share(question: str, expansion: Expansion) -> float:
+    """How much of an English question the glossary and lexicon turned into Chinese (lexicon counts half)."""
+    words = [w for w in english_words(question) if w not in ENGLISH_STOPWORDS]
+    if not words:
+        return 1.0
+    covered = sum(len(phrase.split()) * weight for phrase, _terms, weight in expansion.matched)
+    return min(1.0, covered / len(words))
+
+
+def untranslated_words(question: str, expansion: Expansion) -> list[str]:
+    """The question's content words that no glossary or lexicon phrase translated."""
+    translated = {word for phrase, _terms, _weight in expansion.matched for word in phrase.split()}
+    return [w for w in english_words(question) if w not in ENGLISH_STOPWORDS and w not in translated]

@@ -37,9 +37,11 @@ def build(seeds: Path, out: Path, embedder) -> dict:
     splitter = RecursiveCharacterTextSplitter(
         chunk_size=CHUNK_CHARS, chunk_overlap=CHUNK_OVERLAP, add_start_index=True
     )
-    loaded = load_variants(seeds)
+    # A folder of sub-folders holds one document each; the naive pipeline just reads every file.
+    folders = sorted(p for p in seeds.iterdir() if p.is_dir()) or [seeds]
+    variants = [v for folder in folders for v in load_variants(folder).variants]
     chunks = []
-    for variant in loaded.variants:
+    for variant in variants:
         for document in splitter.create_documents([variant.raw_text]):
             start = document.metadata["start_index"]
             end = start + len(document.page_content)
@@ -58,7 +60,7 @@ def build(seeds: Path, out: Path, embedder) -> dict:
     index.add(vectors)
     out.mkdir(parents=True, exist_ok=True)
     faiss.write_index(index, str(out / "chunks.faiss"))
-    meta = {"total": len(loaded.variants), "chunks": chunks}
+    meta = {"total": len(variants), "chunks": chunks}
     (out / "chunks.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     return {"chunks": len(chunks)}
 

@@ -79,11 +79,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen:
+def _start(command: list[str], env: dict[str, str], port: int, timeout: float = 180) -> subprocess.Popen:
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
@@ -153,6 +153,84 @@ def _serve_and_measure(
         process.wait(timeout=30)
 
 
+def _statute_quality(work: Path, env: dict[str, str]) -> dict[str, dict]:
+    """Our frozen statute questions over five documents (the seed notice and four statutes), both pipelines;
+    and for concord, how well it says that nothing answers (tests/data/unanswerable.jsonl)."""
+    import shutil
+
+    corpus = work / "statutes-corpus"
+    shutil.copytree(ROOT / "seeds", corpus / "seeds")
+    for law in sorted((ROOT.parent / "shared" / "corpora" / "laws").iterdir()):
+        shutil.copytree(law, corpus / law.name)
+    data = ROOT / "tests" / "data"
+    statutes = [
+        json.loads(line) for line in (data / "statutes.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    unanswerable = [
+        json.loads(line) for line in (data / "unanswerable.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    subprocess.run(
+        [
+            sys.executable,
+            "scripts/baseline.py",
+            "build",
+            "--seeds",
+            str(corpus),
+            "--out",
+            str(work / "baseline-statutes"),
+            "--models-dir",
+            str(ROOT / "var" / "models"),
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    ports = {"concord": _free_port(), "baseline": _free_port()}
+    commands = {
+        "concord": [sys.executable, "-m", "scripts.cli", "serve", "--port", str(ports["concord"])],
+        "baseline": [
+            sys.executable,
+            "scripts/baseline.py",
+            "serve",
+            "--index",
+            str(work / "baseline-statutes"),
+            "--models-dir",
+            str(ROOT / "var" / "models"),
+            "--port",
+            str(ports["baseline"]),
+        ],
+    }
+    envs = {
+        "concord": env
+        | {
+            "CONCORD_SEEDS_DIR": str(corpus),
+            "CONCORD_VAR_DIR": str(work / "concord-statutes"),
+            "CONCORD_MODELS_DIR": str(ROOT / "var" / "models"),
+        },
+        "baseline": env,
+    }
+    found: dict[str, dict] = {}
+    for name in ("concord", "baseline"):
+        process = _start(commands[name], envs[name], ports[name], timeout=600)
+        url = f"http://127.0.0.1:{ports[name]}/v1/query"
+        try:
+            found[name] = {f"statutes_{k}": v for k, v in _quality(url, statutes).items() if k != "mrr"}
+            if name == "concord":
+                caught = [not _post(url, i["question"])[0]["answerable"] for i in unanswerable]
+                flagged = [not _post(url, i["question"])[0]["answerable"] for i in statutes]
+                found[name] |= {
+                    "unanswerable_caught": sum(caught) / len(caught),
+                    "answerable_flagged": sum(flagged) / len(flagged),
+                }
+            else:
+                found[name] |= {"unanswerable_caught": float("nan"), "answerable_flagged": float("nan")}
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--queries", type=int, default=200, help="requests per latency and throughput phase")
@@ -214,6 +292,10 @@ def main() -> int:
             figures[name] |= _serve_and_measure(
                 name, commands[name], envs[name], questions, items, args.queries
             )
+
+        print("statutes: serving both over the seed notice and four statutes …", file=sys.stderr)
+        for name, quality in _statute_quality(work, env).items():
+            figures[name] |= quality
 
     lower_is_better = {"build_seconds", "build_peak_mb", "p50_ms", "p95_ms", "serve_peak_mb"}
     print(f"{'metric':18} {'concord':>10} {'baseline':>10} {'ratio':>8}")

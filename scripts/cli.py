@@ -306,6 +306,8 @@ def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
     searcher = Searcher(LoadedIndex.load(settings.resolved_index_dir, settings.model), _embedder(settings))
     result = searcher.search(args.question, args.top_k, args.document or None)
     titles = searcher.index.titles
+    if not result.answerable:
+        print(f"no passage seems to answer this (confidence {result.confidence:.2f}); the closest:\n")
     if result.answer:
         print(f"answer: {result.answer.summary}\n")
     for rank, hit in enumerate(result.hits, 1):

@@ -140,6 +140,8 @@ class IndexInfo(BaseModel):
 
 _QUERY_EXAMPLE = {
     "question": "How many 楚怡 technical schools will be built?",
+    "answerable": True,
+    "confidence": 0.97,
     "answer": {
         "text": "5所",
         "group_id": "seeds:g0031",
@@ -210,6 +212,14 @@ class QueryResponse(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_QUERY_EXAMPLE]})
 
     question: str
+    answerable: bool = Field(
+        description="Whether the documents seem to answer the question at all; when false the results "
+        "are only the closest passages, not an answer."
+    )
+    confidence: float = Field(
+        description="How likely the top result answers the question, 0 to 1 (calibrated on our own "
+        "answerable and unanswerable questions)."
+    )
     answer: Answer | None = None
     results: list[ClauseGroup]
     index: IndexInfo

@@ -1,15 +1,23 @@
 """Structure-aware segmentation of a Chinese official document into clauses.
 
-Headings (``一、``, ``（一）``, ``1.``, ``（1）``) set the section path; a clause is
-a numbered item, a heading or a paragraph. Lines broken mid-sentence (also
-across blank lines) are joined; clauses longer than the budget are split on
+Notices: headings (``一、``, ``（一）``, ``1.``, ``（1）``) set the section path; a
+clause is a numbered item, a heading or a paragraph. Lines broken mid-sentence
+(also across blank lines) are joined.
+
+Statutes and regulations (a text with articles, ``第X条``): parts, chapters and
+sections (``第X编``, ``第X章``, ``第X节``) are headings, and an article with all
+its paragraphs (款) and items is one clause, its path the chapter, section and
+article.
+
+Clauses longer than the budget are split at paragraph ends first, then on
 Chinese sentence ends with langchain-text-splitters.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -28,6 +36,16 @@ _MARKERS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (3, re.compile(r"^\d{1,2}[.、](?!\d)")),
     (4, re.compile(r"^\(\d{1,2}\)")),
 )
+_STATUTE_NUM = "一二三四五六七八九十百千零〇两0-9"
+_STATUTE_HEADINGS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (1, re.compile(rf"^第[{_STATUTE_NUM}]+编")),
+    (2, re.compile(rf"^第[{_STATUTE_NUM}]+章")),
+    (3, re.compile(rf"^第[{_STATUTE_NUM}]+节")),
+    (4, re.compile(rf"^第[{_STATUTE_NUM}]+条")),
+)
+_ARTICLE_LEVEL = 4
+# A text with at least this many lines opening an article is read as a statute.
+_MIN_ARTICLES = 3
 _SENTENCE_END = "。；！？!?;：:"
 _CLOSERS = "”’)）】」』》\"'"
 _CONTINUES = "，、,(（“‘《—-"
@@ -46,9 +64,17 @@ class _Unit:
     offsets: list[int]
     level: int
     marker: str | None
+    kind: str | None = None  # set for statute units; notices work it out from the text
+    breaks: tuple[int, ...] = ()  # where a new paragraph starts inside the text
 
     def joined(self, other: _Unit) -> _Unit:
-        return _Unit(self.text + other.text, self.offsets + other.offsets, self.level, self.marker)
+        """The same paragraph, continued (a line broken mid-sentence)."""
+        return replace(self, text=self.text + other.text, offsets=self.offsets + other.offsets)
+
+    def with_paragraph(self, other: _Unit) -> _Unit:
+        """Another paragraph of the same unit (an article's next 款 or item)."""
+        joined = self.joined(other)
+        return replace(joined, breaks=(*self.breaks, len(self.text)))
 
 
 def marker_of(text: str) -> tuple[int, str | None]:
@@ -101,8 +127,53 @@ def _lines(normalized: NormalizedText) -> list[_Unit]:
     return units
 
 
+def _statute_marker(text: str) -> tuple[int, str | None]:
+    for level, pattern in _STATUTE_HEADINGS:
+        match = pattern.match(text)
+        if match:
+            return level, match.group(0)
+    return 0, None
+
+
+def _notice_units(lines: list[_Unit]) -> list[_Unit]:
+    units: list[_Unit] = []
+    for line in lines:
+        if units and _should_join(units[-1], line):
+            units[-1] = units[-1].joined(line)
+        else:
+            units.append(line)
+    return units
+
+
+def _statute_units(lines: list[_Unit]) -> list[_Unit]:
+    """Headings stand alone; an article takes every line up to the next heading or article."""
+    units: list[_Unit] = []
+    in_article = False
+    for line in lines:
+        level, marker = _statute_marker(line.text)
+        if marker is not None:
+            kind = "item" if level == _ARTICLE_LEVEL else "heading"
+            units.append(replace(line, level=level, marker=marker, kind=kind))
+            in_article = level == _ARTICLE_LEVEL
+        elif in_article:
+            units[-1] = units[-1].with_paragraph(line)
+        elif units and units[-1].marker is None and _should_join(units[-1], line):
+            units[-1] = units[-1].joined(line)
+        else:
+            # Before the first article (title, adoption notes, a table of contents): plain paragraphs.
+            units.append(replace(line, level=0, marker=None))
+    return units
+
+
+def is_statute(lines: list[_Unit]) -> bool:
+    pattern = _STATUTE_HEADINGS[-1][1]
+    return sum(1 for line in lines if pattern.match(line.text)) >= _MIN_ARTICLES
+
+
 def _title(unit: _Unit) -> str:
     assert unit.marker is not None
+    if unit.level == _ARTICLE_LEVEL and unit.kind == "item":
+        return unit.marker  # an article is cited by its number: 第十二条
     body = unit.text[len(unit.marker) :]
     first = _TITLE_END.split(body, maxsplit=1)[0]
     return unit.marker + first[:_HEADING_TITLE_MAX]
@@ -125,12 +196,8 @@ class Segmenter:
 
     def clauses(self, variant: Variant) -> list[Clause]:
         normalized = NormalizedText.of(variant.raw_text)
-        units: list[_Unit] = []
-        for line in _lines(normalized):
-            if units and _should_join(units[-1], line):
-                units[-1] = units[-1].joined(line)
-            else:
-                units.append(line)
+        lines = _lines(normalized)
+        units = _statute_units(lines) if is_statute(lines) else _notice_units(lines)
 
         clauses: list[Clause] = []
         sections: list[tuple[int, str]] = []
@@ -139,8 +206,8 @@ class Segmenter:
                 sections = [s for s in sections if s[0] < unit.level]
                 sections.append((unit.level, _title(unit)))
             path = tuple(title for _, title in sections)
-            kind = "heading" if _is_heading(unit) else ("item" if unit.marker else "paragraph")
-            for start, end in self._pieces(unit.text):
+            kind = unit.kind or ("heading" if _is_heading(unit) else ("item" if unit.marker else "paragraph"))
+            for start, end in self._pieces(unit.text, unit.breaks):
                 offsets = unit.offsets[start:end]
                 location = normalized.location(offsets[0], offsets[-1] + 1)
                 clauses.append(
@@ -158,9 +225,22 @@ class Segmenter:
                 )
         return clauses
 
-    def _pieces(self, text: str) -> list[tuple[int, int]]:
+    def _pieces(self, text: str, breaks: tuple[int, ...] = ()) -> list[tuple[int, int]]:
+        """The unit whole when it fits; else whole paragraphs packed up to the budget, long ones split on sentences."""
         if len(text) <= self.max_clause_chars:
             return [(0, len(text))]
+        bounds = [0, *breaks, len(text)]
+        pieces: list[tuple[int, int]] = []
+        for start, end in itertools.pairwise(bounds):
+            if pieces and end - pieces[-1][0] <= self.max_clause_chars and pieces[-1][1] == start:
+                pieces[-1] = (pieces[-1][0], end)
+            elif end - start <= self.max_clause_chars:
+                pieces.append((start, end))
+            else:
+                pieces += [(start + a, start + b) for a, b in self._sentences(text[start:end])]
+        return pieces
+
+    def _sentences(self, text: str) -> list[tuple[int, int]]:
         pieces = []
         for document in self._splitter.create_documents([text]):
             start = document.metadata["start_index"]

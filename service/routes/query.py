@@ -63,6 +63,8 @@ async def query(request: QueryRequest, searcher: SearcherDep) -> QueryResponse:
     manifest = searcher.index.manifest
     return QueryResponse(
         question=request.question,
+        answerable=result.answerable,
+        confidence=round(result.confidence, 4),
         answer=_answer(result.answer),
         results=[_clause_group(rank, hit, searcher.index) for rank, hit in enumerate(result.hits, 1)],
         index={

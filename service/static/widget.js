@@ -35,6 +35,7 @@
       empty: "Ask about the documents, e.g. “How many 楚怡 technical schools will be built?”. Every answer shows its source passages and how many transcriptions carry them.",
       searching: "Searching the documents…",
       noResults: "No passage answers this question.",
+      unanswered: "The documents do not seem to answer this. The closest passages are below; check them before relying on them.",
       answer: "Answer",
       agree: (n, t) => `${n} of ${t} variants agree`,
       partial: (n, t) => `${n} of ${t} variants carry it`,
@@ -86,6 +87,7 @@
       empty: "就文件内容提问，例如“楚怡优秀技工院校要遴选建设多少所？”。每个回答都列出出处段落，以及有多少个转录版本包含它。",
       searching: "正在检索文件……",
       noResults: "没有段落能回答这个问题。",
+      unanswered: "文件中似乎没有这个问题的答案。下面是最接近的段落，引用前请核实。",
       answer: "答案",
       agree: (n, t) => `${t} 个版本中 ${n} 个一致`,
       partial: (n, t) => `${t} 个版本中 ${n} 个包含`,
@@ -411,7 +413,11 @@
       }
       const response = turn.response;
       if (!response) return article;
-      if (response.answer) article.append(this.renderAnswer(response.answer));
+      if (response.answerable === false) {
+        article.append(h("p", { class: "unanswered", role: "note" }, t.unanswered));
+      } else if (response.answer) {
+        article.append(this.renderAnswer(response.answer));
+      }
       if (!response.results.length) {
         article.append(h("p", { class: "empty" }, t.noResults));
         return article;

@@ -106,3 +106,17 @@ def test_count_answer_names_disagreeing_variants() -> None:
 def test_count_questions_are_recognised() -> None:
     assert is_count_question("遴选建设几所？") and is_count_question("How many bases?")
     assert not is_count_question("What will the think tank do?")
+
+
+def test_a_question_nothing_answers_is_judged_unanswerable(searcher) -> None:
+    asked = searcher.search("What is the budget for the 2030 Asian Games?")
+    assert asked.hits, "the closest passages are still listed"
+    assert not asked.answerable and asked.confidence < 0.5
+    answered = searcher.search("楚怡优秀技工院校要遴选建设多少所？")
+    assert answered.answerable and answered.confidence > 0.9
+
+
+def test_traditional_characters_find_the_same_clause(searcher) -> None:
+    simplified = searcher.search("要建设多少个楚怡文化传承基地？", 1).hits[0].group
+    traditional = searcher.search("要建設多少個楚怡文化傳承基地？", 1).hits[0].group
+    assert traditional.id == simplified.id and "20个" in traditional.canonical

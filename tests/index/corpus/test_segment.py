@@ -2,6 +2,7 @@
 
 from index.corpus.model import Variant
 from index.corpus.segment import Segmenter, marker_of
+from tests.conftest import LAWS
 
 
 def _variant(text: str) -> Variant:
@@ -72,3 +73,35 @@ def test_spaced_out_variant_reads_like_the_others(seed_variants: list[Variant]) 
     texts = [c.text for c in Segmenter().clauses(spaced)]
     assert "(二)坚持统筹兼顾,提高社会保障工作的有效性和可持续性。" in texts
     assert not any(" " in t or t.startswith("#") for t in texts)
+
+
+def _statute(name: str = "work-safety-law-2021", source: str = "lawrefbook") -> list:
+    path = LAWS / name / f"{source}.txt"
+    return Segmenter().clauses(Variant(source, str(path), path.read_text(encoding="utf-8")))
+
+
+def test_a_statute_is_cut_into_articles_under_their_chapters() -> None:
+    for source in ("lawrefbook", "china-laws"):
+        clauses = _statute(source=source)
+        articles = [c for c in clauses if c.kind == "item"]
+        first = next(c for c in articles if c.text.startswith("第一条"))
+        assert first.section_path == ("第一章总则", "第一条")
+        # 第三条 has three paragraphs (款): one clause, not three.
+        third = [c for c in articles if c.section_path[-1] == "第三条"]
+        assert len(third) == 1 and "安全生产工作实行管行业必须管安全" in third[0].text
+        assert {c.section_path[-1] for c in articles} >= {"第一条", "第二十四条", "第一百一十九条"}
+        chapters = [c for c in clauses if c.kind == "heading" and c.text.startswith("第六章")]
+        assert chapters and chapters[-1].text == "第六章法律责任"
+
+
+def test_a_long_article_is_split_at_its_paragraphs_first() -> None:
+    clauses = _statute(name="minors-protection-law-2024")
+    budget = Segmenter().max_clause_chars
+    for article in {c.section_path for c in clauses if c.kind == "item"}:
+        pieces = [c for c in clauses if c.section_path == article]
+        assert all(len(p.text) <= budget for p in pieces)
+        if len(pieces) > 1:  # each piece starts where a paragraph or item does, or inside an over-long one
+            assert pieces[0].text.startswith("第")
+    long_article = [c for c in clauses if c.section_path[-1:] == ("第十七条",)]
+    assert len(long_article) > 1
+    assert long_article[1].text.startswith("(")  # the split fell before an item, not mid-sentence

@@ -1,0 +1,63 @@
+"""English glosses of Chinese clauses: CC-CEDICT on the document side, so English questions reach any document.
+
+Each clause's words are looked up in CC-CEDICT and the first senses of each
+become English terms (Snowball-stemmed, stopwords dropped). An English question,
+stemmed the same way, is scored against these with BM25. Nothing is written by
+hand for a document: a new statute gets its English side from the dictionary.
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.corpus.normalize import is_cjk
+from index.retrieval.expansion import ENGLISH_STOPWORDS, dictionary
+from index.retrieval.lexical import Concept, LexicalIndex
+
+# The first senses carry the meaning; later ones drift (measure words, rare uses).
+SENSES_PER_WORD = 3
+_WORD = re.compile(r"[a-z0-9]+")
+_BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_NOT_A_SENSE = ("cl:", "surname ", "variant of", "old variant", "used in ", "see ", "abbr. for")
+
+
+class EnglishAnalyzer:
+    """Lower-cased words, stopwords dropped, Snowball stems: the same on both sides."""
+
+    def __init__(self) -> None:
+        import Stemmer
+
+        self._stem = Stemmer.Stemmer("english").stemWords
+
+    def terms(self, text: str) -> list[str]:
+        words = [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOPWORDS]
+        return [t for t in self._stem(words) if len(t) > 1 or t.isdigit()]
+
+    def concepts(self, question: str) -> list[Concept]:
+        return [Concept([term]) for term in dict.fromkeys(self.terms(question))]
+
+
+def gloss_terms(tokens: list[str], analyzer: EnglishAnalyzer) -> list[str]:
+    """The English side of a clause's tokens: each word's first senses, stemmed; numbers as they are."""
+    senses_of = dictionary()
+    terms: list[str] = []
+    for token in tokens:
+        if token.isascii():
+            terms.append(token)  # digits and Latin words mean the same in a question
+            continue
+        if not all(is_cjk(ch) for ch in token):
+            continue
+        senses = [s.lower() for s in senses_of.get(token, ()) if not s.lower().startswith(_NOT_A_SENSE)]
+        # A single character has many senses; only its first is trusted (烟 cigarette, 酒 alcohol).
+        text = " ".join(_BRACKETED.sub(" ", s) for s in senses[: SENSES_PER_WORD if len(token) > 1 else 1])
+        terms.extend(dict.fromkeys(analyzer.terms(text)))
+    return terms
+
+
+class GlossIndex(LexicalIndex):
+    """BM25 over the English glosses of every clause group."""
+
+    dir_name = "glosses"
+    # A long article's glosses pile up general senses (work, safety, manage): unlike the Chinese
+    # side, length is discounted fully, as BM25 usually does.
+    length_normalisation = 0.75

@@ -1,0 +1,180 @@
+"""Retrieval quality in-process: question sets against a corpus, scored by the shared evaluator's own judge.
+
+    python scripts/quality.py --corpus DIR [--set FILE ...] [--unanswerable FILE] [--sweep]
+
+DIR holds one sub-folder per document (its variants inside), as CONCORD_SEEDS_DIR
+takes it. The index is built the product's way (corpus database, one rebuild
+job) under --var. Each set is scored with `judge` and `summarize` from
+../shared/eval/evaluate.py, so figures match the HTTP evaluation; --sweep
+refits the English gloss weight and the answerability threshold on the
+sets given. This is the tool for fitting; README figures come from the HTTP
+evaluator against a running service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+
+ROOT = Path(__file__).resolve().parents[1]
+EVALUATOR = ROOT.parent / "shared" / "eval" / "evaluate.py"
+
+
+def load_evaluator(path: Path = EVALUATOR) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("shared_evaluate", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load the evaluator at {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def read_set(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def build_searcher(corpus: Path, var: Path):
+    """Build the index over `corpus` the product's way and return a Searcher on it."""
+    from index.build import LoadedIndex
+    from index.jobs.submit import submit_reindex
+    from index.retrieval.embedder import SentenceTransformerEmbedder
+    from index.search import Searcher
+    from service.runtime import job_runner, open_corpus
+    from service.settings import Settings
+
+    settings = Settings(seeds_dir=corpus, var_dir=var, models_dir=ROOT / "var" / "models")
+    embedder = SentenceTransformerEmbedder(settings.model, settings.resolved_models_dir)
+    store = open_corpus(settings)
+    if not settings.resolved_index_dir.exists():
+        submit_reindex(store, "quality", "quality")
+        job_runner(settings, store, lambda: embedder).run_pending()
+    return Searcher(LoadedIndex.load(settings.resolved_index_dir, settings.model), embedder)
+
+
+def as_results(hits: list) -> list[dict]:
+    """Hits in the HTTP contract's shape, as much of it as the judge reads."""
+    return [
+        {
+            "text": hit.group.canonical,
+            "support": {"variants": list(hit.group.support.variants)},
+            "readings": [{"variant": r.variant, "text": r.text} for r in hit.group.readings],
+        }
+        for hit in hits
+    ]
+
+
+def score(searcher, evaluator: ModuleType, items: list[dict], top_k: int = 5) -> dict:
+    rows = [
+        evaluator.judge(item, as_results(searcher.search(item["question"], top_k).hits)) for item in items
+    ]
+    return evaluator.summarize(rows)
+
+
+def answerability(searcher, answerable: list[dict], unanswerable: list[dict]) -> dict:
+    """Precision and recall of 'not answered' over both kinds of question."""
+    judged_answerable = [searcher.search(i["question"], 5).answerable for i in answerable]
+    judged_unanswerable = [not searcher.search(i["question"], 5).answerable for i in unanswerable]
+    caught = sum(judged_unanswerable)
+    false_alarms = judged_answerable.count(False)
+    flagged = caught + false_alarms
+    return {
+        "unanswerable_recall": caught / len(unanswerable) if unanswerable else float("nan"),
+        "unanswerable_precision": caught / flagged if flagged else float("nan"),
+        "answerable_flagged": false_alarms / len(answerable) if answerable else float("nan"),
+    }
+
+
+def _features(searcher, question: str) -> list[float]:
+    result = searcher.search(question, 5)
+    top = [searcher.index.groups.index(hit.group) for hit in result.hits[:3]]
+    return list(searcher.confidence_features(result.question, result.hits, top, result.concepts))
+
+
+def _logistic(x, y, steps: int = 20000, rate: float = 0.1, l2: float = 0.01):
+    import numpy as np
+
+    mean, spread = x.mean(0), x.std(0)
+    z = (x - mean) / spread
+    weights, bias = np.zeros(x.shape[1]), 0.0
+    for _ in range(steps):
+        error = 1 / (1 + np.exp(-(z @ weights + bias))) - y
+        weights -= rate * (z.T @ error / len(y) + l2 * weights)
+        bias -= rate * error.mean()
+    return weights / spread, bias - float((weights * mean / spread).sum())
+
+
+def fit_answerability(searcher, answerable: list[dict], unanswerable: list[dict]) -> None:
+    """Fit CONFIDENCE_COEFFICIENTS and CONFIDENCE_INTERCEPT; report leave-one-out errors at 0.5."""
+    import numpy as np
+
+    x = np.array([_features(searcher, i["question"]) for i in answerable + unanswerable])
+    y = np.array([1.0] * len(answerable) + [0.0] * len(unanswerable))
+    coefficients, intercept = _logistic(x, y)
+    print(f"CONFIDENCE_COEFFICIENTS = {tuple(round(float(c), 2) for c in coefficients)}")
+    print(f"CONFIDENCE_INTERCEPT = {intercept:.2f}")
+    missed = flagged = 0
+    for i in range(len(y)):
+        keep = np.arange(len(y)) != i
+        c, b = _logistic(x[keep], y[keep], steps=3000, rate=0.3)
+        answers = float(x[i] @ c + b) >= 0
+        missed += y[i] == 0 and answers
+        flagged += y[i] == 1 and not answers
+    print(
+        f"leave-one-out: {len(unanswerable) - missed} of {len(unanswerable)} unanswerable caught, "
+        f"{flagged} of {len(answerable)} answerable flagged"
+    )
+
+
+def _line(name: str, summary: dict) -> str:
+    en = summary.get("en", {})
+    return (
+        f"{name:28} n={summary['n']:3} hit@1={summary['all']['hit@1']:.3f} "
+        f"en={en.get('hit@1', float('nan')):.3f} hit@3={summary['all']['hit@3']:.3f} "
+        f"mrr={summary['all']['mrr']:.3f} provenance={summary['provenance']:.3f}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--var", type=Path, default=Path("/tmp/concord-quality"))
+    parser.add_argument("--set", type=Path, action="append", default=[])
+    parser.add_argument("--unanswerable", type=Path)
+    parser.add_argument("--sweep", action="store_true", help="refit the English gloss weight")
+    parser.add_argument(
+        "--fit", action="store_true", help="refit the answerability model (needs --unanswerable)"
+    )
+    args = parser.parse_args(argv)
+
+    import index.search as search
+
+    evaluator = load_evaluator()
+    searcher = build_searcher(args.corpus, args.var)
+    sets = {path.stem: read_set(path) for path in args.set}
+    if args.fit:
+        answerable = [item for items in sets.values() for item in items]
+        fit_answerability(searcher, answerable, read_set(args.unanswerable))
+        return 0
+    if args.sweep:
+        for weight in [round(0.05 * i, 2) for i in range(13)]:
+            search.GLOSS_WEIGHT_MAX = weight
+            english = {name: [i for i in items if i.get("lang") == "en"] for name, items in sets.items()}
+            scores = [
+                score(searcher, evaluator, items)["all"]["hit@1"] for items in english.values() if items
+            ]
+            print(f"({weight}) " + " ".join(f"{s:.3f}" for s in scores), flush=True)
+        return 0
+    for name, items in sets.items():
+        print(_line(name, score(searcher, evaluator, items)), flush=True)
+    if args.unanswerable:
+        answerable = [item for items in sets.values() for item in items]
+        print(json.dumps(answerability(searcher, answerable, read_set(args.unanswerable))), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
