@@ -139,13 +139,14 @@ class Searcher:
             candidates = candidates[np.isin(self._document_of, list(documents))]
         order = candidates[np.argsort(-fused[candidates], kind="stable")][:top_k]
         hits = [Hit(self._groups[i], float(fused[i]), float(dense[i]), float(lexical[i])) for i in order]
-        answer = None
-        if hits and is_count_question(question):
-            answer = self._count_answer(question, hits[0].group, concepts)
         confidence = self.confidence(question, hits, [int(i) for i in order[:3]], concepts)
-        return SearchResult(
-            question, hits, answer, expansion, concepts, confidence, confidence >= ANSWERABLE_AT
-        )
+        answerable = confidence >= ANSWERABLE_AT
+        answer = None
+        if (
+            hits and answerable and is_count_question(question)
+        ):  # no answer span from a passage that does not answer
+            answer = self._count_answer(question, hits[0].group, concepts)
+        return SearchResult(question, hits, answer, expansion, concepts, confidence, answerable)
 
     def confidence(self, question: str, hits: list[Hit], top: list[int], concepts: list[Concept]) -> float:
         """How likely the top result answers the question (see CONFIDENCE_COEFFICIENTS)."""
