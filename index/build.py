@@ -35,7 +35,7 @@ from index.storage.files import fsync_dir
 
 FORMAT_VERSION = 5
 # Bump when segmentation or collation changes what a cached collation holds.
-COLLATION_CACHE_VERSION = 3
+COLLATION_CACHE_VERSION = 4
 MANIFEST = "manifest.json"
 COLLATION = "collation.json"
 VECTOR_GROUPS = "vector_groups.npy"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -41,6 +42,16 @@ SUPPORT_WEIGHT = 0.15
 # A bare heading states nothing; it ranks below the clauses under it.
 HEADING_PENALTY = 0.85
 CANDIDATES = 256
+# A question that asks when ("When was it issued?", 何时施行) lifts the clauses that carry a
+# full date by this share: the date line of a notice, the article saying when a law takes effect.
+# 0.15 to 0.5 score alike on our sets; at 0.5 a notice's date line answers "when was it issued".
+DATE_BOOST = 0.5
+_ASKS_WHEN = re.compile(
+    r"\bwhen\b|\bwhat (?:date|day|year)\b|什么时候|何时|哪天|哪一天|哪年|日期|几月几日", re.IGNORECASE
+)
+_FULL_DATE = re.compile(
+    r"\d{4}年\d{1,2}月\d{1,2}日|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日"
+)
 # Whether anything answers: a logistic model of the top clause's cosine with the
 # question and the share of the question's words (or, for English, glosses) the
 # best of the top three clauses contains. Fitted on our own question sets (50
@@ -88,6 +99,7 @@ class Searcher:
             [g.support.count / max(g.support.total, 1) for g in self._groups], np.float32
         )
         self._heading = np.array([g.kind == "heading" for g in self._groups])
+        self._dated = np.array([bool(_FULL_DATE.search(g.canonical)) for g in self._groups])
 
     def concepts(self, question: str, expansion: Expansion) -> list[Concept]:
         """One concept per Chinese word of the question (with its sub-words and synonyms), one per translation."""
@@ -134,6 +146,8 @@ class Searcher:
                 scores = self.index.glosses.scores(self.analyzer.concepts(" ".join(untranslated)))
                 glosses = (scores, GLOSS_WEIGHT_MAX * (1 - translated_share(question, expansion)))
         fused = fuse(dense, lexical, self._support, self._heading, glosses)
+        if _ASKS_WHEN.search(question):
+            fused = np.where(self._dated, fused * (1 + DATE_BOOST), fused)
         candidates = np.arange(len(self._groups))
         if documents is not None:
             candidates = candidates[np.isin(self._document_of, list(documents))]

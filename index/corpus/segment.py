@@ -10,7 +10,8 @@ its paragraphs (款) and items is one clause, its path the chapter, section and
 article.
 
 Clauses longer than the budget are split at paragraph ends first, then on
-Chinese sentence ends with langchain-text-splitters.
+Chinese sentence ends with langchain-text-splitters. A YAML front-matter
+block at the top of a file is metadata and yields no clause.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ _STATUTE_HEADINGS: tuple[tuple[int, re.Pattern[str]], ...] = (
 _ARTICLE_LEVEL = 4
 # A text with at least this many lines opening an article is read as a statute.
 _MIN_ARTICLES = 3
+_FRONT_MATTER_MAX_LINES = 60
 _SENTENCE_END = "。；！？!?;：:"
 _CLOSERS = "”’)）】」』》\"'"
 _CONTINUES = "，、,(（“‘《—-"
@@ -119,12 +121,25 @@ def _should_join(previous: _Unit, following: _Unit) -> bool:
 def _lines(normalized: NormalizedText) -> list[_Unit]:
     units = []
     position = 0
-    for line in normalized.text.split("\n"):
-        if line:
+    lines = normalized.text.split("\n")
+    skip = _front_matter_lines(lines)
+    for number, line in enumerate(lines):
+        if line and number >= skip:
             level, marker = marker_of(line)
             units.append(_Unit(line, list(range(position, position + len(line))), level, marker))
         position += len(line) + 1
     return units
+
+
+def _front_matter_lines(lines: list[str]) -> int:
+    """How many lines a YAML front-matter block (--- … ---) takes at the top: metadata, not clauses."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None or lines[first].strip() != "---":
+        return 0
+    for number in range(first + 1, min(len(lines), first + _FRONT_MATTER_MAX_LINES)):
+        if lines[number].strip() == "---":
+            return number + 1
+    return 0
 
 
 def _statute_marker(text: str) -> tuple[int, str | None]:

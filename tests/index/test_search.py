@@ -120,3 +120,11 @@ def test_traditional_characters_find_the_same_clause(searcher) -> None:
     simplified = searcher.search("要建设多少个楚怡文化传承基地？", 1).hits[0].group
     traditional = searcher.search("要建設多少個楚怡文化傳承基地？", 1).hits[0].group
     assert traditional.id == simplified.id and "20个" in traditional.canonical
+
+
+def test_a_when_question_finds_the_dated_clause(searcher) -> None:
+    import re
+
+    for question in ("When was the notice issued?", "这个通知是什么时候印发的？"):
+        top = searcher.search(question, 1).hits[0].group
+        assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", top.canonical), top.canonical

@@ -105,3 +105,10 @@ def test_a_long_article_is_split_at_its_paragraphs_first() -> None:
     long_article = [c for c in clauses if c.section_path[-1:] == ("第十七条",)]
     assert len(long_article) > 1
     assert long_article[1].text.startswith("(")  # the split fell before an item, not mid-sentence
+
+
+def test_front_matter_is_metadata_not_clauses() -> None:
+    clauses = _statute(name="minors-protection-law-2024", source="china-laws")
+    assert not any("effective_date" in c.text or c.text.startswith("id=") for c in clauses)
+    assert clauses[0].location.line_start > 12  # after the --- block
+    assert clauses[0].text == "中华人民共和国未成年人保护法"
