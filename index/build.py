@@ -28,12 +28,12 @@ from index.corpus.model import ClauseGroup, Collation, DocumentSource, Problem
 from index.corpus.segment import Segmenter
 from index.retrieval.embedder import CachedEmbedder, Embedder
 from index.retrieval.expansion import build_lexicon, domain_words, load_glossary
-from index.retrieval.glosses import EnglishAnalyzer, GlossIndex, gloss_terms
+from index.retrieval.glosses import EnglishAnalyzer, GlossIndex, gloss_terms, title_words
 from index.retrieval.lexical import ChineseTokenizer, LexicalIndex
 from index.retrieval.vector_store import VectorStore, create_store, load_store
 from index.storage.files import fsync_dir
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 # Bump when segmentation or collation changes what a cached collation holds.
 COLLATION_CACHE_VERSION = 4
 MANIFEST = "manifest.json"
@@ -41,6 +41,7 @@ COLLATION = "collation.json"
 VECTOR_GROUPS = "vector_groups.npy"
 LEXICON = "lexicon.json"
 TOKENIZER_WORDS = "tokenizer_words.json"
+TITLES = "titles.json"
 KEEP_BUILDS = 2
 # A reading this different from the canonical wording gets a vector of its own,
 # so a question worded like one variant still finds the group.
@@ -190,6 +191,7 @@ def build_index(
     lexicon = build_lexicon(lexical.vocabulary)
     analyzer = EnglishAnalyzer()
     glosses = GlossIndex.build([gloss_terms(tokens, analyzer) for tokens in token_lists])
+    titles = {c.document: title_words(c.title, tokenizer.words(c.title), analyzer) for c in collations}
     progress("index", 1, 1)
 
     progress("publish", 0, 1)
@@ -206,6 +208,7 @@ def build_index(
         lexical.save(target)
         glosses.save(target)
         (target / LEXICON).write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
+        (target / TITLES).write_text(json.dumps(titles, ensure_ascii=False), encoding="utf-8")
         (target / TOKENIZER_WORDS).write_text(
             json.dumps(tokenizer_words, ensure_ascii=False), encoding="utf-8"
         )
@@ -303,6 +306,7 @@ class LoadedIndex:
     glosses: GlossIndex
     lexicon: dict[str, list[str]]
     tokenizer_words: list[str]
+    title_words: dict[str, list[list[str]]]  # document -> its title's words, each with its English stems
 
     @classmethod
     def load(cls, link: Path, expected_model: str | None = None) -> LoadedIndex:
@@ -324,6 +328,7 @@ class LoadedIndex:
             glosses=GlossIndex.load(path),
             lexicon=json.loads((path / LEXICON).read_text(encoding="utf-8")),
             tokenizer_words=json.loads((path / TOKENIZER_WORDS).read_text(encoding="utf-8")),
+            title_words=json.loads((path / TITLES).read_text(encoding="utf-8")),
         )
 
     @cached_property

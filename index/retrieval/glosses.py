@@ -47,10 +47,8 @@ def gloss_terms(tokens: list[str], analyzer: EnglishAnalyzer) -> list[str]:
             continue
         if not all(is_cjk(ch) for ch in token):
             continue
-        senses = [s.lower() for s in senses_of.get(token, ()) if not s.lower().startswith(_NOT_A_SENSE)]
-        # A single character has many senses; only its first is trusted (烟 cigarette, 酒 alcohol).
-        text = " ".join(_BRACKETED.sub(" ", s) for s in senses[: SENSES_PER_WORD if len(token) > 1 else 1])
-        terms.extend(dict.fromkeys(analyzer.terms(text)))
+        # A single character has many senses; only its first is trusted (烟 cigarette, 酒 wine).
+        terms.extend(english_of(token, senses_of, analyzer, SENSES_PER_WORD if len(token) > 1 else 1))
     return terms
 
 
@@ -61,3 +59,41 @@ class GlossIndex(LexicalIndex):
     # A long article's glosses pile up general senses (work, safety, manage): unlike the Chinese
     # side, length is discounted fully, as BM25 usually does.
     length_normalisation = 0.75
+
+
+# Words every official title has: naming them names no document.
+_GENERIC_TITLE_WORDS = frozenset(["中华人民共和国", "关于", "通知", "办法", "规定", "条例", "的"])
+
+
+def title_words(title: str, words: list[str], analyzer: EnglishAnalyzer) -> list[list[str]]:
+    """A title's distinctive words, each with itself and its English stems: what a question naming it says."""
+    senses_of = dictionary()
+    found = []
+    for word in words:
+        if word in _GENERIC_TITLE_WORDS or not all(is_cjk(ch) for ch in word):
+            continue
+        # A title word the dictionary lacks (保护法) is read through its parts (保护, 法).
+        parts = [word] if word in senses_of else [p for p in sub_words(word) if p in senses_of] or [word]
+        for part in parts:
+            found.append([part, *english_of(part, senses_of, analyzer, SENSES_PER_WORD)])
+    return found
+
+
+def sub_words(word: str) -> list[str]:
+    """The dictionary words a compound splits into, longest first from the left (保护法 -> 保护, 法)."""
+    senses_of = dictionary()
+    parts, start = [], 0
+    while start < len(word):
+        end = next((e for e in range(len(word), start, -1) if word[start:e] in senses_of), start + 1)
+        parts.append(word[start:end])
+        start = end
+    return parts
+
+
+def english_of(
+    word: str, senses_of: dict[str, tuple[str, ...]], analyzer: EnglishAnalyzer, senses: int
+) -> list[str]:
+    """A word's first senses as stems, proper-noun senses (France, a surname) left out."""
+    kept = [s for s in senses_of.get(word, ()) if s[:1].islower() and not s.lower().startswith(_NOT_A_SENSE)]
+    text = " ".join(_BRACKETED.sub(" ", s) for s in kept[:senses])
+    return list(dict.fromkeys(analyzer.terms(text)))

@@ -128,3 +128,19 @@ def test_a_when_question_finds_the_dated_clause(searcher) -> None:
     for question in ("When was the notice issued?", "这个通知是什么时候印发的？"):
         top = searcher.search(question, 1).hits[0].group
         assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", top.canonical), top.canonical
+
+
+def test_a_question_naming_a_document_by_title_picks_it(built_index, embedder) -> None:
+    from index.build import LoadedIndex
+    from index.search import Searcher
+
+    config, _ = built_index
+    index = LoadedIndex.load(config.index_dir, "bundled:e5-small")
+    index.title_words = {
+        "seeds": [["楚怡", "chuyi"], ["行动", "action"]],
+        "other": [["未成年人", "minor"], ["保护", "protect"], ["法", "law"]],
+    }  # a second title, as pure data: named_document reads nothing else
+    searcher = Searcher(index, embedder)
+    assert searcher.named_document("When does the Minors Protection Law take effect?") == ("other", 1.0)
+    assert searcher.named_document("楚怡行动要建设多少所学校？") == ("seeds", 1.0)
+    assert searcher.named_document("How many schools?") is None

@@ -60,3 +60,15 @@ def test_english_dates_and_counts_are_written_as_chinese_documents_write_them() 
     assert numbers_and_dates("children under 16 years old") == [("16 years old", "16周岁")]
     tokens = ChineseTokenizer().tokens("期限为三年")
     assert "3" in tokens and "3" in ChineseTokenizer().tokens("3年")
+
+
+def test_a_title_reads_as_its_words_and_their_english() -> None:
+    from index.retrieval.glosses import sub_words, title_words
+
+    assert sub_words("保护法") == ["保护", "法"]
+    words = title_words(
+        "中华人民共和国未成年人保护法", ["中华人民共和国", "未成年人", "保护法"], EnglishAnalyzer()
+    )
+    forms = {word[0]: set(word[1:]) for word in words}
+    assert set(forms) == {"未成年人", "保护", "法"}  # the country's name names no document
+    assert "minor" in forms["未成年人"] and "protect" in forms["保护"] and "law" in forms["法"]
