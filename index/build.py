@@ -27,7 +27,7 @@ from index.corpus.collate import collate_variants
 from index.corpus.model import ClauseGroup, Collation, DocumentSource, Problem
 from index.corpus.segment import Segmenter
 from index.retrieval.embedder import CachedEmbedder, Embedder
-from index.retrieval.expansion import build_lexicon, domain_words, load_glossary
+from index.retrieval.expansion import build_lexicon, dictionary, domain_words, load_glossary
 from index.retrieval.glosses import EnglishAnalyzer, GlossIndex, gloss_terms, title_words
 from index.retrieval.lexical import ChineseTokenizer, LexicalIndex
 from index.retrieval.vector_store import VectorStore, create_store, load_store
@@ -188,10 +188,12 @@ def build_index(
     tokenizer = ChineseTokenizer(tokenizer_words)
     token_lists = [tokenizer.tokens(lexical_text(g)) for g in groups]
     lexical = LexicalIndex.build(token_lists)
-    lexicon = build_lexicon(lexical.vocabulary)
+    senses_of = dictionary()  # CC-CEDICT, once per build
+    lexicon = build_lexicon(lexical.vocabulary, senses_of)
     analyzer = EnglishAnalyzer()
-    glosses = GlossIndex.build([gloss_terms(tokens, analyzer) for tokens in token_lists])
-    titles = {c.document: title_words(c.title, tokenizer.words(c.title), analyzer) for c in collations}
+    glosses = GlossIndex.build([gloss_terms(tokens, analyzer, senses_of) for tokens in token_lists])
+    titles = {c.document: title_words(tokenizer.words(c.title), analyzer, senses_of) for c in collations}
+    del senses_of
     progress("index", 1, 1)
 
     progress("publish", 0, 1)

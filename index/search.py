@@ -182,9 +182,8 @@ class Searcher:
         confidence = self.confidence(question, hits, [int(i) for i in order[:3]], concepts)
         answerable = confidence >= ANSWERABLE_AT
         answer = None
-        if (
-            hits and answerable and is_count_question(question)
-        ):  # no answer span from a passage that does not answer
+        # No answer span from a passage that does not answer the question.
+        if hits and answerable and is_count_question(question):
             answer = self._count_answer(question, hits[0].group, concepts)
         return SearchResult(question, hits, answer, expansion, concepts, confidence, answerable)
 

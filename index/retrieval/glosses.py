@@ -37,9 +37,12 @@ class EnglishAnalyzer:
         return [Concept([term]) for term in dict.fromkeys(self.terms(question))]
 
 
-def gloss_terms(tokens: list[str], analyzer: EnglishAnalyzer) -> list[str]:
+Senses = dict[str, tuple[str, ...]]
+
+
+def gloss_terms(tokens: list[str], analyzer: EnglishAnalyzer, senses_of: Senses | None = None) -> list[str]:
     """The English side of a clause's tokens: each word's first senses, stemmed; numbers as they are."""
-    senses_of = dictionary()
+    senses_of = senses_of if senses_of is not None else dictionary()
     terms: list[str] = []
     for token in tokens:
         if token.isascii():
@@ -65,23 +68,29 @@ class GlossIndex(LexicalIndex):
 _GENERIC_TITLE_WORDS = frozenset(["中华人民共和国", "关于", "通知", "办法", "规定", "条例", "的"])
 
 
-def title_words(title: str, words: list[str], analyzer: EnglishAnalyzer) -> list[list[str]]:
+def title_words(
+    words: list[str], analyzer: EnglishAnalyzer, senses_of: Senses | None = None
+) -> list[list[str]]:
     """A title's distinctive words, each with itself and its English stems: what a question naming it says."""
-    senses_of = dictionary()
+    senses_of = senses_of if senses_of is not None else dictionary()
     found = []
     for word in words:
         if word in _GENERIC_TITLE_WORDS or not all(is_cjk(ch) for ch in word):
             continue
         # A title word the dictionary lacks (保护法) is read through its parts (保护, 法).
-        parts = [word] if word in senses_of else [p for p in sub_words(word) if p in senses_of] or [word]
+        parts = (
+            [word]
+            if word in senses_of
+            else [p for p in sub_words(word, senses_of) if p in senses_of] or [word]
+        )
         for part in parts:
             found.append([part, *english_of(part, senses_of, analyzer, SENSES_PER_WORD)])
     return found
 
 
-def sub_words(word: str) -> list[str]:
+def sub_words(word: str, senses_of: Senses | None = None) -> list[str]:
     """The dictionary words a compound splits into, longest first from the left (保护法 -> 保护, 法)."""
-    senses_of = dictionary()
+    senses_of = senses_of if senses_of is not None else dictionary()
     parts, start = [], 0
     while start < len(word):
         end = next((e for e in range(len(word), start, -1) if word[start:e] in senses_of), start + 1)
@@ -90,9 +99,7 @@ def sub_words(word: str) -> list[str]:
     return parts
 
 
-def english_of(
-    word: str, senses_of: dict[str, tuple[str, ...]], analyzer: EnglishAnalyzer, senses: int
-) -> list[str]:
+def english_of(word: str, senses_of: Senses, analyzer: EnglishAnalyzer, senses: int) -> list[str]:
     """A word's first senses as stems, proper-noun senses (France, a surname) left out."""
     kept = [s for s in senses_of.get(word, ()) if s[:1].islower() and not s.lower().startswith(_NOT_A_SENSE)]
     text = " ".join(_BRACKETED.sub(" ", s) for s in kept[:senses])
