@@ -108,6 +108,13 @@ def test_an_english_question_shows_the_answer_its_support_and_the_divergent_read
     three.scroll_into_view_if_needed()
     page.screenshot(path=SCREENSHOTS / "widget-readings-1280.png")
 
+    # A question nothing answers: the closest passages, under a warning instead of an answer.
+    _ask(page, "What is the budget for the 2030 Asian Games?")
+    turn = chat.locator(".turn").last
+    expect(turn.locator(".unanswered")).to_contain_text("do not seem to answer this")
+    expect(turn.locator(".answer-span")).to_have_count(0)
+    expect(turn.locator(".passage").first).to_be_visible()
+
 
 def test_the_full_page_at_375px_asks_for_a_key_then_keeps_the_conversation_over_a_reload(
     portal: Portal, browser
