@@ -79,9 +79,14 @@ def title_from_text(text: str) -> str:
 
 
 def title_for_variants(texts: list[str]) -> str:
-    """The title most variants agree on; the first variant's on a tie."""
+    """The title more than half the variants agree on; none ("") when they do not agree.
+
+    Transcriptions often carry invented headers, each its own: a title one
+    variant made up would be shown as the document's, and would steer questions
+    that name it, so without a majority the document goes untitled (shown by id).
+    """
     titles = [title_from_text(t) for t in texts]
     if not titles:
-        return "untitled"
-    counts = Counter(titles)
-    return max(titles, key=lambda t: (counts[t], -titles.index(t)))
+        return ""
+    title, count = Counter(titles).most_common(1)[0]
+    return title if count * 2 > len(titles) else ""

@@ -62,4 +62,7 @@ def test_titles_come_from_front_matter_or_the_genre_line() -> None:
         == "关于印发《某某实施方案》的通知"
     )
     assert title_for_variants(["甲的通知\n", "乙的通知\n", "乙的通知\n"]) == "乙的通知"
+    # Every variant with a header of its own: no title rather than an invented one.
+    assert title_for_variants(["甲的通知\n", "乙的通知\n", "丙的通知\n"]) == ""
+    assert title_for_variants(["甲的通知\n"]) == "甲的通知"
     assert title_from_text("只有正文没有标题。") == "只有正文没有标题。"
