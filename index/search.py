@@ -163,10 +163,10 @@ class Searcher:
         lexical = self.index.lexical.scores(concepts)
         glosses = None
         if has_english(question):
-            untranslated = untranslated_words(question, expansion)
+            untranslated, share = untranslated_words(question, expansion)
             if untranslated:
                 scores = self.index.glosses.scores(self.analyzer.concepts(" ".join(untranslated)))
-                glosses = (scores, GLOSS_WEIGHT_MAX * (1 - translated_share(question, expansion)))
+                glosses = (scores, GLOSS_WEIGHT_MAX * (1 - share))
         fused = fuse(dense, lexical, self._support, self._heading, glosses)
         if _ASKS_WHEN.search(question):
             fused = np.where(self._dated, fused * (1 + DATE_BOOST), fused)
@@ -243,16 +243,12 @@ def _scaled(scores: np.ndarray) -> np.ndarray:
     return scores / high if high > 0 else np.zeros_like(scores)
 
 
-def translated_share(question: str, expansion: Expansion) -> float:
-    """How much of an English question the glossary and lexicon turned into Chinese (lexicon counts half)."""
+def untranslated_words(question: str, expansion: Expansion) -> tuple[list[str], float]:
+    """The question's content words no glossary or lexicon phrase translated, and the share that was
+    translated (a lexicon match counts half)."""
     words = [w for w in english_words(question) if w not in ENGLISH_STOPWORDS]
     if not words:
-        return 1.0
-    covered = sum(len(phrase.split()) * weight for phrase, _terms, weight in expansion.matched)
-    return min(1.0, covered / len(words))
-
-
-def untranslated_words(question: str, expansion: Expansion) -> list[str]:
-    """The question's content words that no glossary or lexicon phrase translated."""
+        return [], 1.0
     translated = {word for phrase, _terms, _weight in expansion.matched for word in phrase.split()}
-    return [w for w in english_words(question) if w not in ENGLISH_STOPWORDS and w not in translated]
+    covered = sum(len(phrase.split()) * weight for phrase, _terms, weight in expansion.matched)
+    return [w for w in words if w not in translated], min(1.0, covered / len(words))

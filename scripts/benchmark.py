@@ -26,6 +26,8 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from scripts.quality import five_documents, load_evaluator, read_set
+
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 CLIENTS = 8
@@ -112,9 +114,7 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 def _quality(url: str, items: list[dict]) -> dict:
-    sys.path.insert(0, str(EVAL_DIR))
-    import evaluate
-
+    evaluate = load_evaluator()
     rows = [evaluate.judge(item, _post(url, item["question"])[0]["results"]) for item in items]
     report = evaluate.summarize(rows)
     return {
@@ -156,19 +156,10 @@ def _serve_and_measure(
 def _statute_quality(work: Path, env: dict[str, str]) -> dict[str, dict]:
     """Our frozen statute questions over five documents (the seed notice and four statutes), both pipelines;
     and for concord, how well it says that nothing answers (tests/data/unanswerable.jsonl)."""
-    import shutil
 
-    corpus = work / "statutes-corpus"
-    shutil.copytree(ROOT / "seeds", corpus / "seeds")
-    for law in sorted((ROOT.parent / "shared" / "corpora" / "laws").iterdir()):
-        shutil.copytree(law, corpus / law.name)
-    data = ROOT / "tests" / "data"
-    statutes = [
-        json.loads(line) for line in (data / "statutes.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
-    unanswerable = [
-        json.loads(line) for line in (data / "unanswerable.jsonl").read_text(encoding="utf-8").splitlines()
-    ]
+    corpus = five_documents(work / "statutes-corpus")
+    statutes = read_set(ROOT / "tests" / "data" / "statutes.jsonl")
+    unanswerable = read_set(ROOT / "tests" / "data" / "unanswerable.jsonl")
     subprocess.run(
         [
             sys.executable,
@@ -242,13 +233,9 @@ def main() -> int:
         return 0
 
     dev = EVAL_DIR / "dev.jsonl"
-    items = (
-        [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines()] if dev.exists() else []
-    )
-    checks = ROOT / "tests" / "data" / "checks.jsonl"
-    questions = [i["question"] for i in items] + [
-        json.loads(line)["question"] for line in checks.read_text(encoding="utf-8").splitlines()
-    ]
+    items = read_set(dev) if dev.exists() else []
+    checks = read_set(ROOT / "tests" / "data" / "checks.jsonl")
+    questions = [i["question"] for i in items] + [i["question"] for i in checks]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")} | {"PYTHONPATH": str(ROOT)}
     figures: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:

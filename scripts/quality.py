@@ -16,12 +16,14 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import shutil
 import sys
 from pathlib import Path
 from types import ModuleType
 
 ROOT = Path(__file__).resolve().parents[1]
 EVALUATOR = ROOT.parent / "shared" / "eval" / "evaluate.py"
+LAWS = ROOT.parent / "shared" / "corpora" / "laws"
 
 
 def load_evaluator(path: Path = EVALUATOR) -> ModuleType:
@@ -35,6 +37,15 @@ def load_evaluator(path: Path = EVALUATOR) -> ModuleType:
 
 def read_set(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def five_documents(folder: Path) -> Path:
+    """The seed notice and the four statutes of ../shared/corpora/laws, one sub-folder each, as
+    CONCORD_SEEDS_DIR takes them: the corpus our statute and unanswerable sets are scored over."""
+    shutil.copytree(ROOT / "seeds", folder / "seeds")
+    for law in sorted(LAWS.iterdir()):
+        shutil.copytree(law, folder / law.name)
+    return folder
 
 
 def build_searcher(corpus: Path, var: Path):

@@ -29,15 +29,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _send(
+    url: str, data: bytes | None, headers: dict[str, str], method: str | None
+) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request: status, headers (names lower-cased) and raw body, whatever the status."""
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        response = urllib.request.urlopen(req, timeout=60)
+    except urllib.error.HTTPError as error:
+        response = error
+    with response:
+        return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+
+
 def request(
     url: str, body: bytes | None = None, headers: dict[str, str] | None = None, method: str | None = None
 ) -> tuple[int, dict]:
-    req = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
-    try:
-        with urllib.request.urlopen(req, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
+    status, _headers, raw = _send(url, body, headers or {}, method)
+    return status, json.loads(raw or b"{}")
 
 
 @dataclass(frozen=True)
@@ -50,19 +59,12 @@ class Reply:
 def exchange(
     url: str, method: str = "GET", payload: object = None, headers: dict[str, str] | None = None
 ) -> Reply:
-    """One HTTP request; the status, headers and JSON body of the answer, whatever its status."""
+    """One JSON request; the status, headers and JSON body of the answer ({} when it is not JSON)."""
     data = None if payload is None else json.dumps(payload).encode()
     sent = {"Content-Type": "application/json"} if data is not None else {}
-    req = urllib.request.Request(url, data=data, headers=sent | (headers or {}), method=method)
-    try:
-        response = urllib.request.urlopen(req, timeout=60)
-    except urllib.error.HTTPError as error:
-        response = error
-    with response:
-        raw = response.read()
-        content_type = response.headers.get("Content-Type", "")
-        body = json.loads(raw) if raw and content_type.startswith("application/json") else {}
-        return Reply(response.status, {k.lower(): v for k, v in response.headers.items()}, body)
+    status, received, raw = _send(url, data, sent | (headers or {}), method)
+    body = json.loads(raw) if raw and received.get("content-type", "").startswith("application/json") else {}
+    return Reply(status, received, body)
 
 
 def post_json(url: str, payload: dict) -> tuple[int, dict]:

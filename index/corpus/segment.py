@@ -81,7 +81,11 @@ class _Unit:
 
 def marker_of(text: str) -> tuple[int, str | None]:
     """The heading level and marker a line starts with, or (0, None)."""
-    for level, pattern in _MARKERS:
+    return _first_marker(_MARKERS, text)
+
+
+def _first_marker(markers: tuple[tuple[int, re.Pattern[str]], ...], text: str) -> tuple[int, str | None]:
+    for level, pattern in markers:
         match = pattern.match(text)
         if match:
             return level, match.group(0)
@@ -142,14 +146,6 @@ def _front_matter_lines(lines: list[str]) -> int:
     return 0
 
 
-def _statute_marker(text: str) -> tuple[int, str | None]:
-    for level, pattern in _STATUTE_HEADINGS:
-        match = pattern.match(text)
-        if match:
-            return level, match.group(0)
-    return 0, None
-
-
 def _notice_units(lines: list[_Unit]) -> list[_Unit]:
     units: list[_Unit] = []
     for line in lines:
@@ -165,7 +161,7 @@ def _statute_units(lines: list[_Unit]) -> list[_Unit]:
     units: list[_Unit] = []
     in_article = False
     for line in lines:
-        level, marker = _statute_marker(line.text)
+        level, marker = _first_marker(_STATUTE_HEADINGS, line.text)
         if marker is not None:
             kind = "item" if level == _ARTICLE_LEVEL else "heading"
             units.append(replace(line, level=level, marker=marker, kind=kind))

@@ -217,9 +217,7 @@ class Corpus:
 
     def variant_text(self, document_id: str, variant_id: str) -> tuple[VariantRecord, str]:
         """A stored variant's text, read as a build reads it (so a reading's offsets index it exactly)."""
-        record = next((v for v in self.db.variants(document_id) if v.id == variant_id), None)
-        if record is None:
-            raise LookupError(f"no variant {variant_id!r} in document {document_id!r}")
+        record = self.find_variant(document_id, variant_id)
         return record, read_variant_file(self.files.variant_path(document_id, record.file_name))
 
 

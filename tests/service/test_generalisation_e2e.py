@@ -4,28 +4,19 @@ tuned (see README); a change that loses ground fails here."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-from scripts.quality import load_evaluator, read_set
-from tests.conftest import LAWS, MODELS, ROOT, SEEDS
+from scripts.quality import five_documents, load_evaluator, read_set
+from tests.conftest import MODELS, ROOT
 from tests.servers import post_json, running_server
 
 DATA = ROOT / "tests" / "data"
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 
 
-def _corpus(folder: Path) -> Path:
-    """The seed notice and four statutes, one sub-folder each, as CONCORD_SEEDS_DIR takes them."""
-    shutil.copytree(SEEDS, folder / "seeds")
-    for law in sorted(LAWS.iterdir()):
-        shutil.copytree(law, folder / law.name)
-    return folder
-
-
 def test_frozen_sets_through_the_real_service(tmp_path: Path, shared_cache: Path, built_index) -> None:
     settings = {
-        "CONCORD_SEEDS_DIR": str(_corpus(tmp_path / "corpus")),
+        "CONCORD_SEEDS_DIR": str(five_documents(tmp_path / "corpus")),
         "CONCORD_VAR_DIR": str(tmp_path / "var"),
         "CONCORD_MODELS_DIR": str(MODELS),
         "CONCORD_CACHE_DIR": str(shared_cache),
