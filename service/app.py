@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from index.jobs.inbox import InboxWatcher
 from index.jobs.runner import JobWorker
 from index.jobs.submit import Upload, submit_files
-from index.retrieval.embedder import Embedder, SentenceTransformerEmbedder
+from index.retrieval.batching import BatchingEmbedder
+from index.retrieval.embedder import Embedder, load_embedder
 from index.storage.database import Job
 from service.auth import KeyRing, RateLimiter
 from service.context import REQUEST_ID_HEADER, RequestContextMiddleware
@@ -47,11 +48,17 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        model = embedder or await run_in_threadpool(
-            SentenceTransformerEmbedder, settings.model, settings.resolved_models_dir
+        loaded = embedder or await run_in_threadpool(
+            load_embedder,
+            settings.embedding_backend,
+            settings.model,
+            settings.resolved_models_dir,
+            settings.embedding_threads,
         )
+        # Concurrent questions share forward passes; builds call the model directly.
+        model = BatchingEmbedder(loaded, settings.query_batch, settings.query_workers)
         corpus = await run_in_threadpool(open_corpus, settings)
-        holder = IndexHolder(settings.resolved_index_dir, settings.model, model)
+        holder = IndexHolder(settings.resolved_index_dir, settings.embedding_id, model)
         app.state.holder = holder
         app.state.corpus = corpus
         metrics = app.state.metrics
@@ -104,6 +111,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         if inbox is not None:
             await run_in_threadpool(inbox.stop)
         await run_in_threadpool(worker.stop)
+        model.close()
 
     app = FastAPI(
         title="concord",
@@ -119,7 +127,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.metrics = Metrics(lambda: getattr(app.state, "holder", None))
     # Added innermost first: the request context wraps everything, CORS answers preflights inside it.
-    app.middleware("http")(app.state.metrics.middleware)
+    app.add_middleware(app.state.metrics.middleware)
     origins = sorted(set(settings.cors_origins) | app.state.keys.widget_origins)
     if origins:
         app.add_middleware(

@@ -8,12 +8,12 @@ they are never stale.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 
-from fastapi import Request, Response
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.storage.database import CorpusDatabase
 from service.holder import IndexHolder
@@ -78,17 +78,29 @@ class Metrics:
         self.rebuild_seconds.labels(outcome).observe(seconds)
         self.rebuilds.labels(outcome).inc()
 
-    async def middleware(
-        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = request.scope.get("route")
-            path = getattr(route, "path", None) or "unmatched"
-            self.requests.labels(path, request.method, str(status)).inc()
-            self.latency.labels(path, request.method).observe(time.perf_counter() - started)
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        """Pure ASGI (not BaseHTTPMiddleware, which streams every response through a task group):
+        counts each HTTP request by route, method and status, and observes its latency."""
+
+        async def measured(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            started = time.perf_counter()
+            status = 500
+
+            async def send_status(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                await send(message)
+
+            try:
+                await app(scope, receive, send_status)
+            finally:
+                # The router records the matched route in the scope it was given.
+                path = getattr(scope.get("route"), "path", None) or "unmatched"
+                self.requests.labels(path, scope["method"], str(status)).inc()
+                self.latency.labels(path, scope["method"]).observe(time.perf_counter() - started)
+
+        return measured

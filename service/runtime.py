@@ -19,7 +19,7 @@ def build_config(settings: Settings) -> BuildConfig:
     return BuildConfig(
         index_dir=settings.resolved_index_dir,
         cache_dir=settings.resolved_cache_dir,
-        model=settings.model,
+        model=settings.embedding_id,
         max_clause_chars=settings.max_clause_chars,
     )
 

@@ -9,6 +9,7 @@ import pytest
 from index.corpus.collate import collate_variants
 from index.corpus.model import Collation, DocumentSource, Variant
 from index.corpus.variants import load_variants
+from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
@@ -28,13 +29,23 @@ def seed_collation(seed_variants: list[Variant]) -> Collation:
 
 
 MODELS = ROOT / "var" / "models"  # shared with `make serve`: the model is converted once per checkout
+DEFAULT_SETTINGS = Settings(seeds_dir=None)
 
 
 @pytest.fixture(scope="session")
 def embedder():
+    """The product's default embedder (the onnx export of the bundled model), loaded once."""
+    from index.retrieval.embedder import load_embedder
+
+    return load_embedder(DEFAULT_SETTINGS.embedding_backend, DEFAULT_SETTINGS.model, MODELS)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder():
+    """The sentence-transformers model itself: the source of truth the onnx exports are checked against."""
     from index.retrieval.embedder import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder("bundled:e5-small", MODELS)
+    return SentenceTransformerEmbedder(DEFAULT_SETTINGS.model, MODELS)
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +64,7 @@ def built_index(tmp_path_factory: pytest.TempPathFactory, embedder, seed_variant
     from index.build import BuildConfig, build_index
 
     var = tmp_path_factory.mktemp("var")
-    config = BuildConfig(index_dir=var / "index", cache_dir=shared_cache, model="bundled:e5-small")
+    config = BuildConfig(index_dir=var / "index", cache_dir=shared_cache, model=DEFAULT_SETTINGS.embedding_id)
     report = build_index(config, [seed_document(seed_variants)], embedder)
     return config, report
 
@@ -64,4 +75,4 @@ def searcher(built_index, embedder):
     from index.search import Searcher
 
     config, _ = built_index
-    return Searcher(LoadedIndex.load(config.index_dir, "bundled:e5-small"), embedder)
+    return Searcher(LoadedIndex.load(config.index_dir, DEFAULT_SETTINGS.embedding_id), embedder)

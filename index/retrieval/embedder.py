@@ -1,4 +1,5 @@
-"""Embedders: one required batch method; the sentence-transformers one, with a content-hash cache."""
+"""Embedders: one required batch method; the sentence-transformers one, a content-hash cache, and the
+factory that picks a backend by name."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 from index.retrieval.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
 
 Purpose = Literal["query", "document"]
+Backend = Literal["onnx", "onnx-int8", "torch"]
 PROGRESS_MIN_TEXTS = 64
 # Texts embedded per call when a build reports progress; sorted by length so a batch pads little.
 PROGRESS_BATCH = 128
@@ -63,6 +65,27 @@ class SentenceTransformerEmbedder:
             and len(texts) >= PROGRESS_MIN_TEXTS,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def embedding_id(backend: Backend, model: str) -> str:
+    """What an index's vectors were made with. fp32 onnx and torch share the model's id: their vectors
+    agree to cosine 0.99999, so cached vectors and built indexes carry over between them."""
+    return f"{model}#onnx-int8" if backend == "onnx-int8" else model
+
+
+def load_embedder(backend: Backend, model: str, models_dir: Path, threads: int | None = None) -> Embedder:
+    """The embedder for a backend name: `onnx` (exported and fused, the same vectors as torch),
+    `onnx-int8` (weights quantised: faster, vectors differ slightly), or `torch` (sentence-transformers,
+    the source of truth the others are exported from)."""
+    if backend == "torch":
+        return SentenceTransformerEmbedder(model, models_dir)
+    from index.retrieval.onnx_embedder import OnnxEmbedder
+
+    if backend == "onnx":
+        return OnnxEmbedder(model, models_dir, "fp32", threads)
+    if backend == "onnx-int8":
+        return OnnxEmbedder(model, models_dir, "int8", threads)
+    raise ValueError(f"unknown embedding backend {backend!r}; available: onnx, onnx-int8, torch")
 
 
 class CachedEmbedder:

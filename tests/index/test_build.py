@@ -46,10 +46,10 @@ def test_embedding_cache_skips_text_already_embedded(tmp_path: Path) -> None:
     assert fake.calls == 2 and again.computed == 0
 
 
-def test_manifest_records_model_corpus_counts_and_checksums(built_index) -> None:
+def test_manifest_records_model_corpus_counts_and_checksums(built_index, embedder) -> None:
     config, _ = built_index
     manifest = json.loads((config.index_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["model"] == "bundled:e5-small" and manifest["dimension"] == 384
+    assert manifest["model"] == embedder.model_id and manifest["dimension"] == 384
     assert sorted(manifest["corpus"]["seeds"]) == sorted(p.stem for p in SEEDS.glob("*.txt"))
     assert manifest["counts"]["documents"] == 1
     assert manifest["counts"]["clause_groups"] > 0

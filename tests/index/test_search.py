@@ -135,7 +135,7 @@ def test_a_question_naming_a_document_by_title_picks_it(built_index, embedder) -
     from index.search import Searcher
 
     config, _ = built_index
-    index = LoadedIndex.load(config.index_dir, "bundled:e5-small")
+    index = LoadedIndex.load(config.index_dir, embedder.model_id)
     index.title_words = {
         "seeds": [["楚怡", "chuyi"], ["行动", "action"]],
         "other": [["未成年人", "minor"], ["保护", "protect"], ["法", "law"]],

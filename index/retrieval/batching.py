@@ -1,0 +1,73 @@
+"""Micro-batching for concurrent questions: workers embed whatever is queued, a pass at a time.
+
+A lone question goes straight through (a free worker takes it at once, no
+fixed wait). Under load, questions that arrive while the passes run queue up
+and the next free worker takes up to `max_batch` of them in one pass. Document
+batches (builds) pass through to the inner embedder unchanged.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Future
+
+import numpy as np
+
+from index.retrieval.embedder import Embedder, Purpose
+
+MAX_BATCH = 16
+
+
+class BatchingEmbedder:
+    """An `Embedder` that batches concurrent single-question calls through `workers` threads."""
+
+    def __init__(self, inner: Embedder, max_batch: int = MAX_BATCH, workers: int = 1) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dimension = inner.dimension
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[tuple[str, Future[np.ndarray]] | None] = queue.SimpleQueue()
+        self._workers = [
+            threading.Thread(target=self._run, name=f"query-embedder-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    def embed_batch(self, texts: list[str], purpose: Purpose) -> np.ndarray:
+        if purpose != "query" or len(texts) != 1:
+            return self.inner.embed_batch(texts, purpose)
+        future: Future[np.ndarray] = Future()
+        self._queue.put((texts[0], future))
+        return future.result()[None, :]
+
+    def close(self) -> None:
+        for _ in self._workers:
+            self._queue.put(None)
+        for worker in self._workers:
+            worker.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # finish this batch; the stop is taken again next round
+                    break
+                batch.append(item)
+            try:
+                vectors = self.inner.embed_batch([text for text, _ in batch], "query")
+            except Exception as error:  # each waiting caller gets the failure, the worker lives on
+                for _, future in batch:
+                    future.set_exception(error)
+                continue
+            for (_, future), vector in zip(batch, vectors, strict=True):
+                future.set_result(vector)
