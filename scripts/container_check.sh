@@ -57,7 +57,8 @@ fi
 python3 -m pip config list 2>/dev/null | sed -n 's/^global\.\([a-z-]*\)=\(.*\)$/\1 = \2/p' | tr -d "'" \
     | { echo "[global]"; cat; } > "$WORK/pip.conf"
 mounts=(-v "$WORK/pip.conf:/etc/pip.conf:ro")
-for path in /etc/ssl/certs/ca-certificates.crt $(grep -o '/[^ ]*' "$WORK/pip.conf" | sed 's#^//##' | sort -u); do
+# A local index's pages link to files beside its `simple/` folder: mount the folder above it.
+for path in $(grep -o '/[^ ]*' "$WORK/pip.conf" | sed 's#^//##; s#/simple/*$##' | sort -u); do
     [[ -e "$path" && "$path" != /etc/ssl/certs/ca-certificates.crt ]] && mounts+=(-v "$path:$path:ro")
 done
 [[ -e /etc/ssl/certs/ca-certificates.crt ]] && mounts+=(-v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro)

@@ -27,6 +27,7 @@ def build_config(settings: Settings) -> BuildConfig:
 def open_corpus(settings: Settings) -> Corpus:
     """Open the corpus database and folder; the first time, load the seed folder into it (under the lease)."""
     corpus = Corpus(CorpusDatabase(settings.resolved_database_url), settings.resolved_corpus_dir)
+    corpus.ensure_signatures()
     if corpus.db.get_meta("bootstrapped") is not None:
         return corpus
     deadline = time.monotonic() + BOOTSTRAP_WAIT_SECONDS

@@ -56,6 +56,12 @@ PARTIAL_SHARE_WEIGHT = 0.25
 # Structure breaks near-ties: the same numbering marker, and the same parent heading.
 SAME_MARKER_BONUS = 0.04
 SAME_PARENT_BONUS = 0.04
+# Up to this many clauses in a document (all its variants together) every pair is compared;
+# beyond, each clause only with the ALIGN_WINDOW clauses either side of its relative place in
+# each other variant (scripts/bench_scale.py shows the curve).
+EXACT_ALIGN_UNITS = 1000
+ALIGN_WINDOW = 24
+PAIR_BLOCK = 1_000_000
 # Divergent spans closer than this many equal characters are reported as one.
 DIVERGENCE_MERGE_GAP = 1
 
@@ -105,22 +111,59 @@ def _is_copy(unit: _Unit, key: str) -> bool:
     return len(short) >= LOOP_MIN_CHARS and long_.startswith(short)
 
 
-def align(units: list[_Unit]) -> list[list[int]]:
-    """Cluster units of different variants; returns lists of unit indexes."""
+def align(units: list[_Unit], positions: list[float] | None = None) -> list[list[int]]:
+    """Cluster units of different variants; returns lists of unit indexes.
+
+    Up to EXACT_ALIGN_UNITS units every pair is compared. Beyond, the cost would grow with the
+    square of the document (and so would the memory of a full similarity matrix), so each unit is
+    compared only with the units near its own relative place (`positions`, 0 to 1) in each other
+    variant: transcriptions of one text keep its order, give or take the odd loop or gap.
+    """
     n = len(units)
     if n == 0:
         return []
-    similarity = clause_similarity([u.key for u in units])
+    keys = [u.key for u in units]
     variant_of = [u.clause.variant for u in units]
-    same_variant = np.array([[a == b for b in variant_of] for a in variant_of])
-    similarity[same_variant] = 0.0
     markers = [u.clause.marker for u in units]
     parents = [_parent(u.clause) for u in units]
-    same_marker = np.array([[a is not None and a == b for b in markers] for a in markers])
-    same_parent = np.array([[a is not None and a == b for b in parents] for a in parents])
-    ranked = similarity + SAME_MARKER_BONUS * same_marker + SAME_PARENT_BONUS * (same_marker & same_parent)
-    rows, cols = np.nonzero(np.triu(similarity >= ALIGN_SIMILARITY, k=1))
-    order = np.argsort(-ranked[rows, cols], kind="stable")
+    if n <= EXACT_ALIGN_UNITS or positions is None:
+        similarity = clause_similarity(keys)
+        same_variant = np.array([[a == b for b in variant_of] for a in variant_of])
+        similarity[same_variant] = 0.0
+        rows, cols = np.nonzero(np.triu(similarity >= ALIGN_SIMILARITY, k=1))
+        scores = similarity[rows, cols]
+
+        def linkage(a: list[int], b: list[int]) -> float:
+            return float(similarity[np.ix_(a, b)].mean())
+
+    else:
+        rows, cols = window_pairs(variant_of, positions, ALIGN_WINDOW)
+        kept = []  # scored a block at a time, keeping only the close pairs: memory stays flat
+        for start in range(0, len(rows), PAIR_BLOCK):
+            block_rows, block_cols = rows[start : start + PAIR_BLOCK], cols[start : start + PAIR_BLOCK]
+            block = pair_similarity(keys, block_rows, block_cols)
+            close = block >= ALIGN_SIMILARITY
+            kept.append((block_rows[close], block_cols[close], block[close]))
+        rows = np.concatenate([k[0] for k in kept]) if kept else np.zeros(0, np.int64)
+        cols = np.concatenate([k[1] for k in kept]) if kept else np.zeros(0, np.int64)
+        scores = np.concatenate([k[2] for k in kept]) if kept else np.zeros(0, np.float32)
+        known = {(int(i), int(j)): float(v) for i, j, v in zip(rows, cols, scores, strict=True)}
+
+        def similar(i: int, j: int) -> float:
+            i, j = min(i, j), max(i, j)
+            if (i, j) not in known:
+                found = pair_similarity(keys, np.array([i]), np.array([j]))[0]
+                known[i, j] = float(found)
+            return known[i, j]
+
+        def linkage(a: list[int], b: list[int]) -> float:
+            return sum(similar(i, j) for i in a for j in b) / (len(a) * len(b))
+
+    pairs = list(zip(rows.tolist(), cols.tolist(), strict=True))
+    same_marker = np.array([markers[i] is not None and markers[i] == markers[j] for i, j in pairs], bool)
+    same_parent = np.array([parents[i] is not None and parents[i] == parents[j] for i, j in pairs], bool)
+    ranked = scores + SAME_MARKER_BONUS * same_marker + SAME_PARENT_BONUS * (same_marker & same_parent)
+    order = np.argsort(-ranked, kind="stable")
 
     cluster_of = list(range(n))
     members: dict[int, list[int]] = {i: [i] for i in range(n)}
@@ -129,8 +172,7 @@ def align(units: list[_Unit]) -> list[list[int]]:
         a, b = cluster_of[rows[k]], cluster_of[cols[k]]
         if a == b or variants[a] & variants[b]:
             continue
-        linkage = similarity[np.ix_(members[a], members[b])].mean()
-        if linkage < ALIGN_SIMILARITY:
+        if linkage(members[a], members[b]) < ALIGN_SIMILARITY:
             continue
         for index in members[b]:
             cluster_of[index] = a
@@ -139,17 +181,58 @@ def align(units: list[_Unit]) -> list[list[int]]:
     return [sorted(m) for m in members.values()]
 
 
+def window_pairs(variant_of: list[str], positions: list[float], window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs (i < j) of units of different variants: each unit of a variant with the `window`
+    units either side of its relative place in each later variant. Units of a variant are contiguous."""
+    spans: dict[str, list[int]] = {}
+    for index, variant in enumerate(variant_of):
+        spans.setdefault(variant, [index, index])[1] = index
+    place = np.asarray(positions, dtype=np.float64)
+    offsets = np.arange(-window, window + 1)
+    rows, cols = [], []
+    ordered = sorted(spans.values())
+    for k, (start_a, end_a) in enumerate(ordered):
+        mine = np.arange(start_a, end_a + 1)
+        for start_b, end_b in ordered[k + 1 :]:
+            size_b = end_b - start_b + 1
+            centres = np.rint(place[mine] * (size_b - 1)).astype(np.int64)
+            candidates = centres[:, None] + offsets[None, :]
+            valid = (candidates >= 0) & (candidates < size_b)
+            rows.append(np.broadcast_to(mine[:, None], candidates.shape)[valid])
+            cols.append(candidates[valid] + start_b)
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(rows), np.concatenate(cols)
+
+
 def clause_similarity(keys: list[str]) -> np.ndarray:
     """Pairwise similarity (0-1) of clause wordings, tolerant of one side being cut short."""
     whole = process.cdist(keys, keys, scorer=fuzz.ratio, dtype=np.float32, workers=-1) / 100.0
     partial = process.cdist(keys, keys, scorer=fuzz.partial_ratio, dtype=np.float32, workers=-1) / 100.0
     lengths = np.array([len(k) for k in keys], dtype=np.float32)
-    shorter = np.minimum.outer(lengths, lengths)
-    longer = np.maximum.outer(lengths, lengths)
+    return _similarity(whole, partial, lengths[:, None], lengths[None, :])
+
+
+def pair_similarity(keys: list[str], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """`clause_similarity` for the listed pairs only."""
+    if len(rows) == 0:
+        return np.zeros(0, np.float32)
+    left, right = [keys[i] for i in rows], [keys[j] for j in cols]
+    whole = process.cpdist(left, right, scorer=fuzz.ratio, dtype=np.float32, workers=-1) / 100.0
+    partial = process.cpdist(left, right, scorer=fuzz.partial_ratio, dtype=np.float32, workers=-1) / 100.0
+    lengths = np.array([len(k) for k in keys], dtype=np.float32)
+    return _similarity(whole, partial, lengths[rows], lengths[cols])
+
+
+def _similarity(
+    whole: np.ndarray, partial: np.ndarray, length_a: np.ndarray, length_b: np.ndarray
+) -> np.ndarray:
+    shorter = np.minimum(length_a, length_b)
+    longer = np.maximum(length_a, length_b)
     share = shorter / np.maximum(longer, 1.0)
     truncated = (shorter >= PARTIAL_MIN_CHARS) & (share >= PARTIAL_MIN_SHARE)
     window = PARTIAL_DISCOUNT * (1 - PARTIAL_SHARE_WEIGHT * (1 - share)) * partial
-    return np.maximum(whole, np.where(truncated, window, 0.0))
+    return np.maximum(whole, np.where(truncated, window, 0.0)).astype(np.float32)
 
 
 def _parent(clause: Clause) -> str | None:
@@ -264,7 +347,7 @@ def collate_variants(
             position[id(unit)] = rank / max(len(variant_units) - 1, 1)
             units.append(unit)
 
-    clusters = align(units)
+    clusters = align(units, [position[id(unit)] for unit in units])
     # Groups follow the document: by the mean relative position of their readings.
     clusters.sort(key=lambda c: (sum(position[id(units[i])] for i in c) / len(c), c[0]))
     variant_order = {v.id: i for i, v in enumerate(variants)}

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.corpus.documents import check_document_id, folder_document_id, new_document_id, title_for_variants
-from index.corpus.matching import Assignment, band_keys, decide, signature, to_bytes
+from index.corpus.matching import SIGNATURE_VERSION, Assignment, band_keys, decide, signature, to_bytes
 from index.corpus.model import DocumentSource, Problem, Variant
 from index.corpus.variants import decode_text, load_variants, variant_id_for
 from index.storage.database import CorpusDatabase, VariantRecord, now
@@ -52,6 +52,29 @@ class Corpus:
     def __init__(self, database: CorpusDatabase, root: Path) -> None:
         self.db = database
         self.files = CorpusFiles(root)
+
+    def ensure_signatures(self) -> int:
+        """Re-sign every stored variant when the database's signatures are of another version (or none
+        are recorded and variants exist); returns how many were re-signed. Idempotent, so two processes
+        opening one database at once both end with the same signatures."""
+        if self.db.get_meta("signature_version") == str(SIGNATURE_VERSION):
+            return 0
+        variants = self.db.variants()
+        with self.db.transaction() as conn:
+            for record in variants:
+                text = self.files.variant_path(record.document_id, record.file_name).read_text(
+                    encoding="utf-8"
+                )
+                sig = signature(text)
+                self.db.replace_signature(conn, record.pk, to_bytes(sig), band_keys(sig))
+            self.db.set_meta("signature_version", str(SIGNATURE_VERSION), conn)
+        if variants:
+            log.info(
+                "re-signed %d stored variants for document matching (version %d)",
+                len(variants),
+                SIGNATURE_VERSION,
+            )
+        return len(variants)
 
     def bootstrap(self, seeds_dir: Path | None, max_bytes: int) -> list[str]:
         """Load the seed folder into an empty database once: a flat folder is one document, sub-folders one each."""

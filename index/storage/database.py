@@ -285,6 +285,11 @@ class CorpusDatabase:
         conn.execute(insert(bands_table), [{"key": k, "variant_pk": pk} for k in band_keys])
         return int(pk)
 
+    def replace_signature(self, conn: Connection, pk: int, minhash: bytes, band_keys: list[str]) -> None:
+        conn.execute(update(variants_table).where(variants_table.c.pk == pk).values(minhash=minhash))
+        conn.execute(delete(bands_table).where(bands_table.c.variant_pk == pk))
+        conn.execute(insert(bands_table), [{"key": k, "variant_pk": pk} for k in band_keys])
+
     def remove_variant(self, conn: Connection, pk: int) -> None:
         conn.execute(delete(bands_table).where(bands_table.c.variant_pk == pk))
         conn.execute(delete(variants_table).where(variants_table.c.pk == pk))

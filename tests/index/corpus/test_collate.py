@@ -146,3 +146,35 @@ def test_seed_clauses_differing_only_in_punctuation_are_flagged_as_such(seed_col
     (missing,) = [d for d in three.divergences if d.variant.startswith("000")]
     assert (missing.kind, missing.canonical_text, missing.reading_text) == ("delete", "本", "")
     assert missing.substantive
+
+
+def _grouping(collation: Collation) -> set[frozenset[tuple[str, str]]]:
+    return {frozenset((r.variant, r.text) for r in group.readings) for group in collation.groups}
+
+
+def test_windowed_alignment_of_a_long_document_groups_as_comparing_every_pair(
+    seed_variants: list[Variant], seed_collation: Collation, monkeypatch
+) -> None:
+    """Past EXACT_ALIGN_UNITS clauses only nearby pairs are compared; on the seeds (loops, invented
+    headers, dropped lines) and on both copies of a statute that finds the very same groups."""
+    import index.corpus.collate as collate
+    from index.corpus.variants import load_variants
+    from tests.conftest import LAWS
+
+    statute = load_variants(LAWS / "work-safety-law-2021").variants
+    exact = collate.collate_variants(statute)
+    monkeypatch.setattr(collate, "EXACT_ALIGN_UNITS", 0)
+    assert _grouping(collate.collate_variants(seed_variants)) == _grouping(seed_collation)
+    assert _grouping(collate.collate_variants(statute)) == _grouping(exact)
+
+
+def test_window_pairs_pair_each_clause_with_its_neighbourhood_in_other_variants() -> None:
+    from index.corpus.collate import window_pairs
+
+    variant_of = ["a"] * 5 + ["b"] * 3
+    positions = [0, 0.25, 0.5, 0.75, 1, 0, 0.5, 1]
+    rows, cols = window_pairs(variant_of, positions, window=0)
+    assert sorted(zip(rows.tolist(), cols.tolist(), strict=True)) == [(0, 5), (1, 5), (2, 6), (3, 7), (4, 7)]
+    rows, cols = window_pairs(variant_of, positions, window=1)
+    assert all(variant_of[i] != variant_of[j] and i < j for i, j in zip(rows, cols, strict=True))
+    assert (0, 6) in set(zip(rows.tolist(), cols.tolist(), strict=True))

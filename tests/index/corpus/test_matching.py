@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from index.corpus.documents import title_for_variants, title_from_text
 from index.corpus.matching import band_keys, decide, signature, similarity, to_bytes
 from tests.conftest import LAWS, SEEDS
@@ -66,3 +68,16 @@ def test_titles_come_from_front_matter_or_the_genre_line() -> None:
     assert title_for_variants(["甲的通知\n", "乙的通知\n", "丙的通知\n"]) == ""
     assert title_for_variants(["甲的通知\n"]) == "甲的通知"
     assert title_from_text("只有正文没有标题。") == "只有正文没有标题。"
+
+
+def test_signatures_estimate_the_true_shingle_jaccard() -> None:
+    """Each permutation independent: the estimate lands near the exact Jaccard of the shingle sets
+    (the first hash family ranked shingles almost by their own value and estimated 0.86 as 0.07)."""
+    from index.corpus.matching import shingles
+
+    texts = [_text(p) for p in sorted(SEEDS.glob("*.txt"))]
+    texts += [_text(p) for p in sorted((LAWS / "work-safety-law-2021").glob("*.txt"))]
+    for a, b in pairwise(texts):
+        left, right = set(shingles(a).tolist()), set(shingles(b).tolist())
+        exact = len(left & right) / len(left | right)
+        assert abs(similarity(signature(a), signature(b)) - exact) <= 0.12, exact

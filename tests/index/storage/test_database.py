@@ -48,3 +48,24 @@ def test_running_jobs_are_interrupted_and_pending_again(tmp_path: Path) -> None:
     assert db.job(job.id).status == "interrupted"
     assert [j.id for j in db.pending_jobs()] == [job.id]
     assert db.job_counts()["interrupted"] == 1
+
+
+def test_variants_signed_under_an_older_version_are_re_signed_and_match_again(tmp_path: Path) -> None:
+    from index.corpus.matching import SIGNATURE_VERSION
+    from index.storage.corpus import Corpus
+    from tests.conftest import SEEDS
+
+    corpus = Corpus(CorpusDatabase(f"sqlite:///{tmp_path / 'c.db'}"), tmp_path / "corpus")
+    assert corpus.ensure_signatures() == 0  # an empty database is simply marked current
+    first, second = sorted(SEEDS.glob("*.txt"))[:2]
+    stored = corpus.store(first.name, first.read_bytes(), "notice", "test", None)
+    [record] = corpus.db.variants()
+    with corpus.db.transaction() as conn:  # as an old database holds it: another family, stale bands
+        corpus.db.replace_signature(conn, record.pk, bytes(512), ["0:stale"])
+        corpus.db.set_meta("signature_version", "1", conn)
+    assert corpus.ensure_signatures() == 1
+    assert corpus.db.get_meta("signature_version") == str(SIGNATURE_VERSION)
+    assert corpus.ensure_signatures() == 0
+    again = corpus.store(second.name, second.read_bytes(), None, "test", None)
+    assert again.document == stored.document == "notice"
+    assert again.assignment is not None and again.assignment.decision == "matched"
