@@ -62,10 +62,11 @@ class Corpus:
         variants = self.db.variants()
         with self.db.transaction() as conn:
             for record in variants:
-                text = self.files.variant_path(record.document_id, record.file_name).read_text(
-                    encoding="utf-8"
-                )
-                sig = signature(text)
+                path = self.files.variant_path(record.document_id, record.file_name)
+                if not path.exists():  # matching just won't find it; the rebuild reports the file
+                    log.warning("cannot re-sign %s/%s: %s is missing", record.document_id, record.id, path)
+                    continue
+                sig = signature(path.read_text(encoding="utf-8"))
                 self.db.replace_signature(conn, record.pk, to_bytes(sig), band_keys(sig))
             self.db.set_meta("signature_version", str(SIGNATURE_VERSION), conn)
         if variants:
