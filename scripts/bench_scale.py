@@ -177,7 +177,7 @@ def bench_lexical(sizes: list[int]) -> list[dict]:
     from index.retrieval.lexical import ChineseTokenizer, Concept, LexicalIndex
 
     tokenizer = ChineseTokenizer()
-    questions = [t for t in clauses(QUERIES, seed=99)]
+    questions = clauses(QUERIES, seed=99)
     rows = []
     for size in sizes:
         texts = clauses(size)

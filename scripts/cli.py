@@ -87,9 +87,10 @@ def cmd_model(settings: Settings, args: argparse.Namespace) -> int:
     from index.retrieval.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
 
     if settings.embedding_backend != "torch":
+        from index.retrieval.embedder import ONNX_PRECISION
         from index.retrieval.onnx_embedder import ensure_onnx_model
 
-        precision = "int8" if settings.embedding_backend == "onnx-int8" else "fp32"
+        precision = ONNX_PRECISION[settings.embedding_backend]
         print(ensure_onnx_model(settings.model, settings.resolved_models_dir, precision))
         return 0
     if settings.model != BUNDLED_MODEL_NAME:

@@ -220,8 +220,10 @@ def pair_similarity(keys: list[str], rows: np.ndarray, cols: np.ndarray) -> np.n
     left, right = [keys[i] for i in rows], [keys[j] for j in cols]
     whole = process.cpdist(left, right, scorer=fuzz.ratio, dtype=np.float32, workers=-1) / 100.0
     partial = process.cpdist(left, right, scorer=fuzz.partial_ratio, dtype=np.float32, workers=-1) / 100.0
-    lengths = np.array([len(k) for k in keys], dtype=np.float32)
-    return _similarity(whole, partial, lengths[rows], lengths[cols])
+    # Lengths of the listed pairs only: a single on-demand pair must not cost a pass over every key.
+    length_a = np.array([len(k) for k in left], dtype=np.float32)
+    length_b = np.array([len(k) for k in right], dtype=np.float32)
+    return _similarity(whole, partial, length_a, length_b)
 
 
 def _similarity(

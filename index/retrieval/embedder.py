@@ -15,6 +15,8 @@ from index.retrieval.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_mod
 
 Purpose = Literal["query", "document"]
 Backend = Literal["onnx", "onnx-int8", "torch"]
+# The onnx backends and the precision of the export each one runs.
+ONNX_PRECISION: dict[str, Literal["fp32", "int8"]] = {"onnx": "fp32", "onnx-int8": "int8"}
 PROGRESS_MIN_TEXTS = 64
 # Texts embedded per call when a build reports progress; sorted by length so a batch pads little.
 PROGRESS_BATCH = 128
@@ -79,13 +81,11 @@ def load_embedder(backend: Backend, model: str, models_dir: Path, threads: int |
     the source of truth the others are exported from)."""
     if backend == "torch":
         return SentenceTransformerEmbedder(model, models_dir)
+    if backend not in ONNX_PRECISION:
+        raise ValueError(f"unknown embedding backend {backend!r}; available: onnx, onnx-int8, torch")
     from index.retrieval.onnx_embedder import OnnxEmbedder
 
-    if backend == "onnx":
-        return OnnxEmbedder(model, models_dir, "fp32", threads)
-    if backend == "onnx-int8":
-        return OnnxEmbedder(model, models_dir, "int8", threads)
-    raise ValueError(f"unknown embedding backend {backend!r}; available: onnx, onnx-int8, torch")
+    return OnnxEmbedder(model, models_dir, ONNX_PRECISION[backend], threads)
 
 
 class CachedEmbedder:

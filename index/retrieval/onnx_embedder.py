@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 
 from index.retrieval.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
-from index.retrieval.embedder import Purpose, embedding_id
+from index.retrieval.embedder import ONNX_PRECISION, Purpose, embedding_id
 
 Precision = Literal["fp32", "int8"]
 EXPORT_VERSION = 2
@@ -222,7 +222,8 @@ class OnnxEmbedder:
             "query": prompts.get("query", ""),
             "document": prompts.get("document", prompts.get("passage", "")),
         }
-        self.model_id = embedding_id("onnx" if precision == "fp32" else "onnx-int8", model)
+        backend = next(name for name, kind in ONNX_PRECISION.items() if kind == precision)
+        self.model_id = embedding_id(backend, model)
         self.dimension = int(export["dimension"])
 
     def embed_batch(self, texts: list[str], purpose: Purpose) -> np.ndarray:
