@@ -29,7 +29,8 @@ COPY pyproject.toml README.md ./
 COPY index ./index
 COPY service ./service
 COPY scripts ./scripts
-RUN pip install --no-cache-dir . && rm -rf build *.egg-info
+# With the extras a replica needs to share a Milvus cluster and a PostgreSQL server (README, "Past one machine").
+RUN pip install --no-cache-dir ".[milvus,postgres]" && rm -rf build *.egg-info
 COPY seeds ./seeds
 
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin concord \

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve build test lint bench browser-deps
+.PHONY: install serve build test lint bench test-deps
 
 install: $(STAMP)
 
@@ -29,17 +29,20 @@ bench: install
 	$(BIN)/python scripts/bench_arrivals.py --documents 100
 	$(BIN)/python scripts/bench_scale.py
 
-test: install browser-deps
+test: install test-deps
 	$(BIN)/python -m pytest
 
-# The widget tests drive Debian's chromium and need a CJK font (else Chinese renders as boxes).
-# Installed through apt when missing and we are root; otherwise those tests fail saying what to install.
-browser-deps:
-	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q .; then \
+# The widget tests drive Debian's chromium and need a CJK font (else Chinese renders as boxes); the
+# shared-store tests start a real PostgreSQL server. Installed through apt when missing and we are
+# root; otherwise those tests fail saying what to install.
+TEST_PACKAGES := chromium fonts-wqy-microhei postgresql
+test-deps:
+	@if ! command -v chromium >/dev/null || ! fc-list :lang=zh 2>/dev/null | grep -q . \
+			|| ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(TEST_PACKAGES) >/dev/null; \
 		else \
-			echo "note: the widget tests need chromium and fonts-wqy-microhei (apt-get install chromium fonts-wqy-microhei)" >&2; \
+			echo "note: the tests need $(TEST_PACKAGES) (apt-get install $(TEST_PACKAGES))" >&2; \
 		fi; \
 	fi
 

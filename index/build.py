@@ -30,15 +30,24 @@ from index.retrieval.embedder import CachedEmbedder, Embedder
 from index.retrieval.expansion import build_lexicon, dictionary, domain_words, load_glossary
 from index.retrieval.glosses import EnglishAnalyzer, GlossIndex, gloss_terms, title_words
 from index.retrieval.lexical import ChineseTokenizer, LexicalIndex
-from index.retrieval.vector_store import VectorStore, create_store, load_store
 from index.storage.files import fsync_dir
+from index.vectors import (
+    EMBEDDED,
+    VectorBackend,
+    VectorBatch,
+    VectorConfig,
+    VectorStore,
+    VectorStoreUnavailable,
+    open_backend,
+)
 
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 # Bump when segmentation or collation changes what a cached collation holds.
 COLLATION_CACHE_VERSION = 4
 MANIFEST = "manifest.json"
 COLLATION = "collation.json"
-VECTOR_GROUPS = "vector_groups.npy"
+VECTOR_IDS = "vector_ids.npy"  # every vector's id, sorted
+VECTOR_GROUPS = "vector_groups.npy"  # the clause group (its place in the collation) of each id above
 LEXICON = "lexicon.json"
 TOKENIZER_WORDS = "tokenizer_words.json"
 TITLES = "titles.json"
@@ -46,6 +55,9 @@ KEEP_BUILDS = 2
 # A reading this different from the canonical wording gets a vector of its own,
 # so a question worded like one variant still finds the group.
 DISTINCT_READING_SIMILARITY = 90.0
+# A store that can be updated in place (Milvus) is, when the documents that changed hold at most
+# this share of its vectors; otherwise a new collection is filled and switched to.
+IN_PLACE_SHARE = 0.2
 
 
 class IndexUnavailable(RuntimeError):
@@ -57,7 +69,7 @@ class BuildConfig:
     index_dir: Path
     cache_dir: Path
     model: str
-    backend: str = "faiss"
+    vectors: VectorConfig = EMBEDDED
     max_clause_chars: int = 300
 
 
@@ -95,6 +107,12 @@ def dense_texts(group: ClauseGroup) -> list[str]:
             wordings.append(reading.text)
     context = section_context(group)
     return [f"{context}\n{w}" if context else w for w in wordings]
+
+
+def vector_id(group_id: str, text: str) -> int:
+    """A vector's id: stable while its clause group and text are, so builds can update a store in place."""
+    digest = hashlib.blake2b(f"{group_id}\x00{text}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
 def lexical_text(group: ClauseGroup) -> str:
@@ -181,8 +199,99 @@ def build_index(
     cached.save()
 
     progress("index", 0, 1)
-    store = create_store(config.backend, cached.dimension, len(texts))
-    store.add(np.arange(len(texts), dtype=np.int64), vectors)
+    ids = np.array([vector_id(groups[o].id, t) for o, t in zip(owners, texts, strict=True)], np.int64)
+    batch = VectorBatch(
+        ids=ids,
+        vectors=vectors,
+        documents=[groups[o].document for o in owners],
+        groups=[groups[o].id for o in owners],
+        texts=texts,
+    )
+    corpus_hashes = {c.document: c.corpus_hashes for c in collations}
+    backend = open_backend(config.vectors)
+    store, update = _fill_store(config, backend, batch, corpus_hashes, cached.dimension)
+    try:
+        target, manifest = _index_and_publish(
+            config, collations, groups, owners, ids, store, update, cached, generation, progress
+        )
+    except BaseException:
+        backend.discard(store)
+        raise
+    backend.prune(store)
+    problems = [p for c in collations for p in c.problems]
+    return BuildReport(target, manifest, problems, cached.computed, time.perf_counter() - started, collated)
+
+
+def _fill_store(
+    config: BuildConfig,
+    backend: VectorBackend,
+    batch: VectorBatch,
+    corpus_hashes: dict[str, dict],
+    dimension: int,
+) -> tuple[VectorStore, dict]:
+    """The build's vectors in a store: the live one updated document by document when the backend
+    allows it and few documents changed, else a new one (returned with what was done)."""
+    live = backend.live(dimension, len(batch.ids))
+    changed = _changed_documents(config, corpus_hashes, live) if live is not None else None
+    if live is not None and changed is not None:
+        rows = [i for i, document in enumerate(batch.documents) if document in changed]
+        if len(rows) <= IN_PLACE_SHARE * max(len(batch.ids), 1):
+            started = time.perf_counter()
+            deleted = live.delete_documents(changed)
+            live.upsert(batch.take(rows))
+            seconds = time.perf_counter() - started
+            update = {
+                "mode": "in place",
+                "documents": len(changed),
+                "deleted": deleted,
+                "upserted": len(rows),
+            }
+            return live, update | {"seconds": round(seconds, 3)}
+    started = time.perf_counter()
+    store = backend.create(dimension, len(batch.ids))
+    try:
+        store.upsert(batch)
+    except BaseException:
+        backend.discard(store)
+        raise
+    return store, {
+        "mode": "new",
+        "upserted": len(batch.ids),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _changed_documents(
+    config: BuildConfig, corpus_hashes: dict[str, dict], live: VectorStore
+) -> set[str] | None:
+    """Documents whose variants differ from the published build's (added and removed ones too), or
+    None when that build is not the base of the live store (none, another model, other settings,
+    another collection)."""
+    try:
+        previous = read_manifest(config.index_dir, config.model, config.vectors.backend)
+    except (IndexUnavailable, OSError, ValueError):
+        return None
+    if previous.get("settings") != {"max_clause_chars": config.max_clause_chars}:
+        return None
+    if previous.get("store") != live.describe():
+        return None
+    before = previous.get("corpus", {})
+    return {d for d in set(before) | set(corpus_hashes) if before.get(d) != corpus_hashes.get(d)}
+
+
+def _index_and_publish(
+    config: BuildConfig,
+    collations: list[Collation],
+    groups: list[ClauseGroup],
+    owners: list[int],
+    ids: np.ndarray,
+    store: VectorStore,
+    update: dict,
+    cached: CachedEmbedder,
+    generation: int,
+    progress: Progress,
+) -> tuple[Path, dict]:
+    """The lexical side beside the filled vector store, saved to a new build folder and published."""
     # The words jieba keeps whole are saved with the index, so questions are cut as the text was.
     tokenizer_words = sorted(domain_words(load_glossary()))
     tokenizer = ChineseTokenizer(tokenizer_words)
@@ -206,7 +315,9 @@ def build_index(
         corpus = {"documents": [c.to_dict() for c in collations]}
         (target / COLLATION).write_text(json.dumps(corpus, ensure_ascii=False), encoding="utf-8")
         store.save(target)
-        np.save(target / VECTOR_GROUPS, np.asarray(owners, dtype=np.int32))
+        order = np.argsort(ids, kind="stable")
+        np.save(target / VECTOR_IDS, ids[order])
+        np.save(target / VECTOR_GROUPS, np.asarray(owners, dtype=np.int32)[order])
         lexical.save(target)
         glosses.save(target)
         (target / LEXICON).write_text(json.dumps(lexicon, ensure_ascii=False), encoding="utf-8")
@@ -220,8 +331,9 @@ def build_index(
             "generation": generation,
             "model": cached.model_id,
             "dimension": cached.dimension,
-            "backend": config.backend,
-            "store": getattr(store, "kind", config.backend),
+            "backend": config.vectors.backend,
+            "store": store.describe(),
+            "vector_update": update,
             "built_at": stamp.isoformat(),
             "corpus": {c.document: c.corpus_hashes for c in collations},
             "counts": {
@@ -241,14 +353,14 @@ def build_index(
         _fsync_file(manifest_path)
         for folder in {p.parent for p in files} | {target}:
             fsync_dir(folder)
+        open_backend(config.vectors).publish(store)
         publish(target, config.index_dir)
     except BaseException:
         shutil.rmtree(target, ignore_errors=True)
         raise
     progress("publish", 1, 1)
     _prune(builds, keep=target)
-    problems = [p for c in collations for p in c.problems]
-    return BuildReport(target, manifest, problems, cached.computed, time.perf_counter() - started, collated)
+    return target, manifest
 
 
 def _fsync_file(path: Path) -> None:
@@ -276,7 +388,7 @@ def _prune(builds: Path, keep: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def read_manifest(link: Path, expected_model: str | None = None) -> dict:
+def read_manifest(link: Path, expected_model: str | None = None, expected_backend: str | None = None) -> dict:
     """The published index's manifest, refused when this version or these settings cannot use it."""
     manifest_path = link.resolve() / MANIFEST
     if not manifest_path.exists():
@@ -292,6 +404,11 @@ def read_manifest(link: Path, expected_model: str | None = None) -> dict:
             f"{link} was built with model {manifest.get('model')!r} but the settings ask for "
             f"{expected_model!r}; run `concord build`"
         )
+    if expected_backend is not None and manifest.get("backend") != expected_backend:
+        raise IndexUnavailable(
+            f"{link} keeps its vectors in {manifest.get('backend')}, the settings ask for "
+            f"{expected_backend} (CONCORD_VECTOR_BACKEND); run `concord build`"
+        )
     return manifest
 
 
@@ -303,7 +420,8 @@ class LoadedIndex:
     manifest: dict
     documents: list[Collation]
     store: VectorStore
-    vector_groups: np.ndarray
+    vector_ids: np.ndarray  # sorted
+    vector_groups: np.ndarray  # the group of each id above
     lexical: LexicalIndex
     glosses: GlossIndex
     lexicon: dict[str, list[str]]
@@ -311,12 +429,18 @@ class LoadedIndex:
     title_words: dict[str, list[list[str]]]  # document -> its title's words, each with its English stems
 
     @classmethod
-    def load(cls, link: Path, expected_model: str | None = None) -> LoadedIndex:
+    def load(
+        cls, link: Path, expected_model: str | None = None, vectors: VectorConfig = EMBEDDED
+    ) -> LoadedIndex:
         path = link.resolve()  # once: a build published meanwhile must not mix with this one
-        manifest = read_manifest(path, expected_model)
+        manifest = read_manifest(path, expected_model, vectors.backend)
         for name, checksum in manifest.get("checksums", {}).items():
             if not (path / name).exists() or _sha256(path / name) != checksum:
                 raise IndexUnavailable(f"{link}: {name} is missing or damaged; run `concord build`")
+        try:
+            store = open_backend(vectors).open(path)
+        except VectorStoreUnavailable as exc:
+            raise IndexUnavailable(str(exc)) from None
         return cls(
             path=path,
             manifest=manifest,
@@ -324,7 +448,8 @@ class LoadedIndex:
                 Collation.from_dict(d)
                 for d in json.loads((path / COLLATION).read_text(encoding="utf-8"))["documents"]
             ],
-            store=load_store(manifest["backend"], path),
+            store=store,
+            vector_ids=np.load(path / VECTOR_IDS),
             vector_groups=np.load(path / VECTOR_GROUPS),
             lexical=LexicalIndex.load(path),
             glosses=GlossIndex.load(path),
@@ -336,6 +461,13 @@ class LoadedIndex:
     @cached_property
     def groups(self) -> list[ClauseGroup]:
         return [g for d in self.documents for g in d.groups]
+
+    def groups_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For vector ids from a search: which are this build's (a store updated in place since may
+        return newer ones) and the group number of each of those."""
+        places = np.searchsorted(self.vector_ids, ids).clip(0, max(len(self.vector_ids) - 1, 0))
+        known = (ids >= 0) & (self.vector_ids[places] == ids) if len(self.vector_ids) else ids < -1
+        return known, self.vector_groups[places[known]]
 
     @property
     def generation(self) -> int:

@@ -1,4 +1,4 @@
-"""Hybrid retrieval over clause groups: dense (FAISS) and lexical (BM25) fused, support-aware."""
+"""Hybrid retrieval over clause groups: dense (the vector store) and lexical (BM25) fused, support-aware."""
 
 from __future__ import annotations
 
@@ -136,17 +136,20 @@ class Searcher:
             found.append(Concept([t for term in terms for t in self.tokenizer.tokens(term)], weight))
         return found
 
-    def dense_scores(self, question: str, expansion: Expansion) -> np.ndarray:
+    def dense_scores(
+        self, question: str, expansion: Expansion, documents: list[str] | None = None
+    ) -> np.ndarray:
         """Best cosine per group for the question, with its Chinese expansion appended when it has one.
 
         Measured: the expanded question alone ranks as well as the original and
         the expanded one together, at half the embedding cost.
         """
         query = f"{question} {expansion.text}" if expansion.terms else question
-        scores, ids = self.index.store.search(self.embedder.embed_batch([query], "query"), CANDIDATES)
-        valid = ids[0] >= 0
+        vector = self.embedder.embed_batch([query], "query")
+        scores, ids = self.index.store.search(vector, CANDIDATES, documents)
+        known, groups = self.index.groups_of(ids[0])
         by_group = np.zeros(len(self._groups), np.float32)
-        np.maximum.at(by_group, self.index.vector_groups[ids[0][valid]], scores[0][valid])
+        np.maximum.at(by_group, groups, scores[0][known])
         return by_group
 
     def search(self, question: str, top_k: int = 5, documents: list[str] | None = None) -> SearchResult:
@@ -159,7 +162,7 @@ class Searcher:
         concepts = self.concepts(question, expansion)
         if not self._groups:
             return SearchResult(question, [], None, expansion, concepts, 0.0, False)
-        dense = self.dense_scores(question, expansion)
+        dense = self.dense_scores(question, expansion, documents)
         lexical = self.index.lexical.scores(concepts)
         glosses = None
         if has_english(question):

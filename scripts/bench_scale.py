@@ -8,9 +8,11 @@ Phases (all by default; `--phases` picks some):
 - vectors: FAISS flat, IVF and HNSW at 10k, 100k and 1M vectors derived from those real clause
   embeddings (each a real vector plus seeded noise): build time, index bytes, single-question
   latency and recall@10 against exact search; and the index `create_store` picks for each size;
+- milvus: the product's vector backends through their one interface, FAISS beside Milvus
+  (milvus-lite), at 10k and 100k vectors: insert throughput, query latency, recall@10;
 - lexical: the BM25 index at up to 1M clauses: tokenising, building, memory, query latency.
 
-    .venv/bin/python scripts/bench_scale.py [--phases collate,embed,vectors,lexical] [--max-vectors 1000000]
+    .venv/bin/python scripts/bench_scale.py [--phases collate,embed,vectors,milvus,lexical] [--max-vectors 1000000]
 """
 
 from __future__ import annotations
@@ -132,7 +134,7 @@ def derived_vectors(real: np.ndarray, size: int, seed: int, noise: float = 0.35)
 def bench_vectors(real: np.ndarray, sizes: list[int]) -> list[dict]:
     import faiss
 
-    from index.retrieval.vector_store import FaissStore, index_spec
+    from index.vectors.faiss_store import FaissStore, index_spec
 
     faiss.omp_set_num_threads(2)
     rows = []
@@ -145,6 +147,9 @@ def bench_vectors(real: np.ndarray, sizes: list[int]) -> list[dict]:
         for kind in ("flat", "ivf", "hnsw"):
             if kind == "flat" and size > 1_000_000:
                 continue
+            # A single-question search sets this thread's OpenMP threads to 1 (FaissStore.search):
+            # builds get both cores back.
+            faiss.omp_set_num_threads(2)
             started = time.perf_counter()
             store = FaissStore(data.shape[1], size, kind=kind, training=data)
             store.add(np.arange(size), data)
@@ -170,6 +175,72 @@ def bench_vectors(real: np.ndarray, sizes: list[int]) -> list[dict]:
             rows.append(row)
             del store
             gc.collect()
+    return rows
+
+
+def bench_milvus(real: np.ndarray, sizes: list[int]) -> list[dict]:
+    """Each vector backend as the product runs it (index type chosen by size), on the same derived
+    vectors: insert throughput through the store interface, single-question latency, recall@10, and
+    one document of 1,000 vectors replaced in place (delete by document, upsert)."""
+    import faiss
+
+    from index.vectors import VectorBatch, VectorConfig, open_backend
+
+    rows = []
+    for size in sizes:
+        data = derived_vectors(real, size, seed=size)
+        queries = derived_vectors(real, QUERIES, seed=size + 1)
+        exact = faiss.IndexFlatIP(data.shape[1])
+        exact.add(data)
+        _, truth = exact.search(queries, 10)
+        batch = VectorBatch(
+            ids=np.arange(size, dtype=np.int64),
+            vectors=data,
+            documents=[f"doc-{i // 1000}" for i in range(size)],
+            groups=[f"doc-{i // 1000}:g{i}" for i in range(size)],
+            texts=[""] * size,
+        )
+        for backend in ("faiss", "milvus"):
+            with tempfile.TemporaryDirectory() as tmp:
+                faiss.omp_set_num_threads(2)
+                vectors = open_backend(VectorConfig(backend=backend, uri=f"{tmp}/milvus.db"))
+                started = time.perf_counter()
+                store = vectors.create(data.shape[1], size)
+                store.upsert(batch)
+                vectors.publish(store)
+                insert = time.perf_counter() - started
+                store.search(queries[:1], 10)  # a first search may finish building the index
+                latencies, found = [], []
+                for query in queries:
+                    began = time.perf_counter()
+                    _, ids = store.search(query[None, :], 10)
+                    latencies.append(time.perf_counter() - began)
+                    found.append(ids[0])
+                recall = float(
+                    np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
+                )
+                # One document (1,000 vectors) arriving again: deleted and upserted in place.
+                rows_of_one = [i for i, document in enumerate(batch.documents) if document == "doc-0"]
+                began = time.perf_counter()
+                store.delete_documents(["doc-0"])
+                store.upsert(batch.take(rows_of_one))
+                in_place = time.perf_counter() - began
+                row = {
+                    "vectors": size,
+                    "backend": backend,
+                    "one_document_in_place_s": in_place,
+                    "index": store.describe()["index_type"],
+                    "insert_s": insert,
+                    "inserts_per_s": size / insert,
+                    "p50_ms": 1000 * statistics.median(latencies),
+                    "p99_ms": 1000 * float(np.percentile(latencies, 99)),
+                    "recall@10": recall,
+                }
+                print(json.dumps(row), file=sys.stderr)
+                rows.append(row)
+                del store, vectors
+                open_backend.cache_clear()
+                gc.collect()
     return rows
 
 
@@ -214,7 +285,7 @@ def bench_lexical(sizes: list[int]) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--phases", default="collate,embed,vectors,lexical")
+    parser.add_argument("--phases", default="collate,embed,vectors,milvus,lexical")
     parser.add_argument("--max-vectors", type=int, default=1_000_000)
     parser.add_argument("--max-lexical", type=int, default=1_000_000)
     parser.add_argument("--max-collate", type=int, default=100_000)
@@ -226,8 +297,11 @@ def main(argv: list[str] | None = None) -> int:
     if "collate" in phases:
         sizes = [s for s in (100, 1_000, 10_000, 100_000) if s <= args.max_collate]
         figures["collate"] = bench_collate(sizes, exact_up_to=1_000)
-    if "embed" in phases or "vectors" in phases:
+    if phases & {"embed", "vectors", "milvus"}:
         figures["embed"], real = bench_embed(args.embed, torch_slice=min(args.embed, 2_000))
+        if "milvus" in phases:
+            sizes = [s for s in (10_000, 100_000) if s <= args.max_vectors]
+            figures["milvus"] = bench_milvus(real, sizes)
         if "vectors" in phases:
             sizes = [s for s in (10_000, 100_000, 1_000_000) if s <= args.max_vectors]
             figures["vectors"] = bench_vectors(real, sizes)

@@ -19,6 +19,7 @@ from index.corpus.report import collation_report
 from index.corpus.segment import Segmenter
 from index.corpus.variants import NoUsableVariants
 from index.storage.database import DatabaseError
+from index.vectors import VectorStoreUnavailable
 from service.settings import Settings
 
 
@@ -272,6 +273,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from index.build import read_manifest
     from index.jobs.submit import submit_reindex
+    from index.vectors import open_backend
     from service.app import create_app
     from service.auth import is_loopback
     from service.context import log_config
@@ -287,15 +289,22 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    corpus = _open(settings)  # a database it cannot use is a clean error here, not a traceback from the app
     embedder = _embedder(settings)
     try:
-        read_manifest(settings.resolved_index_dir, settings.embedding_id)
-    except IndexUnavailable as reason:
-        print(f"{reason}: building it first", file=sys.stderr)
-        job = submit_reindex(corpus, "serve", _sender())
-        if run_jobs(settings, corpus, job.id, embedder=embedder) != 0:
-            return 1
+        open_backend(settings.vector_config).check(embedder.dimension)
+        corpus = _open(settings)
+    except (DatabaseError, VectorStoreUnavailable) as exc:
+        # Served anyway, not ready: /readyz says why, and the service connects once the store answers.
+        print(f"error: {exc}; serving, not ready, until it is fixed", file=sys.stderr)
+        corpus = None
+    if corpus is not None:
+        try:
+            read_manifest(settings.resolved_index_dir, settings.embedding_id, settings.vector_backend)
+        except IndexUnavailable as reason:
+            print(f"{reason}: building it first", file=sys.stderr)
+            job = submit_reindex(corpus, "serve", _sender())
+            if run_jobs(settings, corpus, job.id, embedder=embedder) != 0:
+                return 1
     uvicorn.run(
         create_app(settings, embedder=embedder),
         host=settings.host,
@@ -311,7 +320,8 @@ def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
     from index.search import Searcher
 
     searcher = Searcher(
-        LoadedIndex.load(settings.resolved_index_dir, settings.embedding_id), _embedder(settings)
+        LoadedIndex.load(settings.resolved_index_dir, settings.embedding_id, settings.vector_config),
+        _embedder(settings),
     )
     result = searcher.search(args.question, args.top_k, args.document or None)
     titles = searcher.index.titles
@@ -421,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.handler(settings, args)
-    except (FileNotFoundError, IndexUnavailable, DatabaseError) as exc:
+    except (FileNotFoundError, IndexUnavailable, DatabaseError, VectorStoreUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

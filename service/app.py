@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -15,10 +16,12 @@ from starlette.concurrency import run_in_threadpool
 
 from index.jobs.inbox import InboxWatcher
 from index.jobs.runner import JobWorker
-from index.jobs.submit import Upload, submit_files
+from index.jobs.submit import Upload, submit_files, submit_reindex
 from index.retrieval.batching import BatchingEmbedder
 from index.retrieval.embedder import Embedder, load_embedder
-from index.storage.database import Job
+from index.storage.corpus import Corpus
+from index.storage.database import DatabaseError, Job
+from index.vectors import VectorStoreUnavailable, open_backend
 from service.auth import KeyRing, RateLimiter
 from service.context import REQUEST_ID_HEADER, RequestContextMiddleware
 from service.errors import install_error_handlers
@@ -57,60 +60,33 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         )
         # Concurrent questions share forward passes; builds call the model directly.
         model = BatchingEmbedder(loaded, settings.query_batch, settings.query_workers)
-        corpus = await run_in_threadpool(open_corpus, settings)
-        holder = IndexHolder(settings.resolved_index_dir, settings.embedding_id, model)
-        app.state.holder = holder
-        app.state.corpus = corpus
-        metrics = app.state.metrics
-        metrics.database = corpus.db
-        runner = job_runner(
-            settings,
-            corpus,
-            lambda: model,
-            on_publish=lambda _report: holder.reload(),
-            on_rebuild=metrics.rebuild_finished,
+        holder = IndexHolder(
+            settings.resolved_index_dir, settings.embedding_id, model, settings.vector_config
         )
-        worker = JobWorker(runner, settings.job_poll_interval)
-        app.state.worker = worker
+        app.state.holder = holder
+        app.state.corpus = None
+        app.state.worker = None
         if app.state.keys.open:
             log.warning(
                 "no API keys configured: the API is open and answers clients on this machine only; "
                 "set CONCORD_API_KEYS / CONCORD_ADMIN_API_KEYS / CONCORD_WIDGET_KEYS to serve others"
             )
-        await run_in_threadpool(holder.reload)
-        worker.start()
-        inbox = None
-        if settings.watch_dir is not None:
-
-            def submit(upload: Upload, origin: str) -> Job:
-                job = submit_files(
-                    corpus,
-                    [upload],
-                    None,
-                    origin,
-                    origin,
-                    settings.max_variant_bytes,
-                    settings.max_files_per_upload,
-                )
-                worker.wake()
-                return job
-
-            inbox = InboxWatcher(settings.watch_dir, corpus.db, submit, settings.watch_interval)
-            inbox.start()
-            log.info("watching %s for new variants", settings.watch_dir)
-        follower = (
-            asyncio.create_task(_follow(holder, settings.reload_interval))
-            if settings.reload_interval
-            else None
-        )
+        running = _Running()
+        connecting = None
+        if not await _connect(app, settings, holder, model, running):
+            # Not ready until the database and the vector store answer: /readyz says why, queries get
+            # 503, and the connection is tried again until it works.
+            connecting = asyncio.create_task(_keep_connecting(app, settings, holder, model, running))
         yield
-        if follower is not None:
-            follower.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await follower
-        if inbox is not None:
-            await run_in_threadpool(inbox.stop)
-        await run_in_threadpool(worker.stop)
+        for task in (connecting, running.follower):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if running.inbox is not None:
+            await run_in_threadpool(running.inbox.stop)
+        if running.worker is not None:
+            await run_in_threadpool(running.worker.stop)
         model.close()
 
     app = FastAPI(
@@ -148,6 +124,87 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     app.include_router(widget.router)
     app.mount("/-/static", StaticFiles(directory=widget.STATIC_DIR), name="static")
     return app
+
+
+@dataclass
+class _Running:
+    """What the lifespan started and stops at shutdown."""
+
+    worker: JobWorker | None = None
+    inbox: InboxWatcher | None = None
+    follower: asyncio.Task | None = None
+
+
+CONNECT_RETRY_SECONDS = 5.0
+
+
+async def _connect(
+    app: FastAPI, settings: Settings, holder: IndexHolder, model: Embedder, running: _Running
+) -> bool:
+    """Open the corpus database and the vector store, load the index and start the job worker.
+
+    A database or vector store that cannot be used leaves the service not ready (its message,
+    naming the setting to fix, in /readyz and the log) and returns False.
+    """
+    try:
+        corpus = await run_in_threadpool(_open_stores, settings, model)
+    except (DatabaseError, VectorStoreUnavailable) as exc:
+        holder.error = str(exc)
+        log.error("not ready: %s", exc)
+        return False
+    app.state.corpus = corpus
+    app.state.metrics.database = corpus.db
+    runner = job_runner(
+        settings,
+        corpus,
+        lambda: model,
+        on_publish=lambda _report: holder.reload(),
+        on_rebuild=app.state.metrics.rebuild_finished,
+    )
+    worker = JobWorker(runner, settings.job_poll_interval)
+    await run_in_threadpool(holder.reload)
+    if holder.searcher is None and not corpus.db.has_work():
+        # Nothing servable (e.g. connected after start-up to a vector store with no build of ours):
+        # build one, as `concord serve` does before it starts.
+        job = await run_in_threadpool(submit_reindex, corpus, "serve", "serve")
+        log.warning("no usable index (%s): rebuilding it as job %s", holder.error, job.id)
+    worker.start()
+    running.worker = worker
+    app.state.worker = worker
+    if settings.watch_dir is not None:
+
+        def submit(upload: Upload, origin: str) -> Job:
+            job = submit_files(
+                corpus,
+                [upload],
+                None,
+                origin,
+                origin,
+                settings.max_variant_bytes,
+                settings.max_files_per_upload,
+            )
+            worker.wake()
+            return job
+
+        running.inbox = InboxWatcher(settings.watch_dir, corpus.db, submit, settings.watch_interval)
+        running.inbox.start()
+        log.info("watching %s for new variants", settings.watch_dir)
+    if settings.reload_interval:
+        running.follower = asyncio.create_task(_follow(holder, settings.reload_interval))
+    return True
+
+
+def _open_stores(settings: Settings, model: Embedder) -> Corpus:
+    open_backend(settings.vector_config).check(model.dimension)
+    return open_corpus(settings)
+
+
+async def _keep_connecting(
+    app: FastAPI, settings: Settings, holder: IndexHolder, model: Embedder, running: _Running
+) -> None:
+    while not await _connect(app, settings, holder, model, running):
+        await asyncio.sleep(CONNECT_RETRY_SECONDS)
+    log.info("connected: the database and the vector store answer")
 
 
 async def _follow(holder: IndexHolder, interval: float) -> None:

@@ -38,15 +38,30 @@ def get_searcher(holder: HolderDep) -> Searcher:
 SearcherDep = Annotated[Searcher, Depends(get_searcher)]
 
 
+def _not_connected(request: Request) -> ApiError:
+    holder: IndexHolder = request.app.state.holder
+    return ApiError(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        f"not ready: {holder.error or 'still connecting to the corpus database'}",
+        "not_ready",
+    )
+
+
 def get_corpus(request: Request) -> Corpus:
-    return request.app.state.corpus
+    corpus = request.app.state.corpus
+    if corpus is None:
+        raise _not_connected(request)
+    return corpus
 
 
 CorpusDep = Annotated[Corpus, Depends(get_corpus)]
 
 
 def get_worker(request: Request) -> JobWorker:
-    return request.app.state.worker
+    worker = request.app.state.worker
+    if worker is None:
+        raise _not_connected(request)
+    return worker
 
 
 WorkerDep = Annotated[JobWorker, Depends(get_worker)]

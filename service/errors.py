@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from index.vectors import VectorStoreUnavailable
 from service.context import REQUEST_ID_HEADER, request_id_of
 
 log = logging.getLogger("concord")
@@ -121,6 +122,11 @@ def install_error_handlers(app: FastAPI) -> None:
             # Starlette names only the first route that matched the path; a path may have several.
             headers = {**(headers or {}), "Allow": ", ".join(allowed)}
         return error_response(request, exc.status_code, message, getattr(exc, "code", None), headers)
+
+    @app.exception_handler(VectorStoreUnavailable)
+    async def _vectors_down(request: Request, exc: VectorStoreUnavailable) -> JSONResponse:
+        log.error("vector store unavailable: %s", exc)
+        return error_response(request, 503, f"the vector store is unavailable: {exc}")
 
     @app.exception_handler(Exception)
     async def _failed(request: Request, exc: Exception) -> JSONResponse:

@@ -10,6 +10,7 @@ from pathlib import Path
 from index.build import IndexUnavailable, LoadedIndex
 from index.retrieval.embedder import Embedder
 from index.search import Searcher
+from index.vectors import EMBEDDED, VectorConfig
 
 log = logging.getLogger("concord")
 
@@ -19,6 +20,7 @@ class IndexHolder:
     index_dir: Path
     model: str
     embedder: Embedder
+    vectors: VectorConfig = EMBEDDED
     searcher: Searcher | None = None
     error: str | None = None
 
@@ -37,7 +39,7 @@ class IndexHolder:
         with self._reload_lock:
             target = self.index_dir.resolve()  # once: the link may flip again while this loads
             try:
-                searcher = Searcher(LoadedIndex.load(target, self.model), self.embedder)
+                searcher = Searcher(LoadedIndex.load(target, self.model, self.vectors), self.embedder)
             except (IndexUnavailable, OSError, ValueError, KeyError) as exc:
                 self._failed = target
                 self.error = str(exc)
@@ -62,7 +64,7 @@ class IndexHolder:
             return None
         for path in sorted((p for p in builds.iterdir() if p.is_dir() and p != exclude), reverse=True):
             try:
-                return Searcher(LoadedIndex.load(path, self.model), self.embedder)
+                return Searcher(LoadedIndex.load(path, self.model, self.vectors), self.embedder)
             except (IndexUnavailable, OSError, ValueError, KeyError) as exc:
                 log.error("older build refused too: %s", exc)
         return None

@@ -14,6 +14,8 @@ from index.corpus.segment import DEFAULT_MAX_CLAUSE_CHARS
 from index.corpus.variants import DEFAULT_MAX_VARIANT_BYTES
 from index.jobs.submit import DEFAULT_MAX_FILES
 from index.retrieval.embedder import Backend, embedding_id
+from index.vectors import VectorConfig
+from index.vectors.base import BackendName, IndexType
 
 
 class Settings(BaseSettings):
@@ -35,6 +37,30 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(
         None, description="The corpus database (documents, variants, jobs); default sqlite:///var/concord.db."
+    )
+    vector_backend: BackendName = Field(
+        "faiss",
+        description="Where clause-group vectors live: 'faiss' (default: inside the service process, saved "
+        "with each build) or 'milvus' (a Milvus server or cluster at CONCORD_MILVUS_URI, or milvus-lite "
+        "in one local file; `pip install 'concord[milvus]'`).",
+    )
+    vector_index: IndexType = Field(
+        "auto",
+        description="The vector index: 'auto' (exact up to 50,000 vectors, HNSW beyond), 'flat', 'ivf' or 'hnsw'.",
+    )
+    milvus_uri: str | None = Field(
+        None,
+        description="A Milvus server (http://host:19530) or a milvus-lite file; default var/milvus.db.",
+    )
+    milvus_token: SecretStr | None = Field(
+        None, description="The Milvus token ('user:password' or an API key); never logged."
+    )
+    milvus_token_file: Path | None = Field(None, description="A file holding the Milvus token.")
+    milvus_collection: str = Field(
+        "concord",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,180}$",
+        description="The Milvus alias naming the live collection; each build fills a collection "
+        "<alias>__g<time>_<pid> and switches the alias to it.",
     )
     model: str = Field(
         "bundled:e5-small",
@@ -178,6 +204,20 @@ class Settings(BaseSettings):
     def embedding_id(self) -> str:
         """The id an index built under these settings records for its vectors."""
         return embedding_id(self.embedding_backend, self.model)
+
+    @property
+    def vector_config(self) -> VectorConfig:
+        """Where a build writes and a server reads vectors; the token comes from the setting or its file."""
+        token = self.milvus_token.get_secret_value() if self.milvus_token else ""
+        if self.milvus_token_file is not None:
+            token = self.milvus_token_file.read_text(encoding="utf-8").strip()
+        return VectorConfig(
+            backend=self.vector_backend,
+            index_type=self.vector_index,
+            uri=self.milvus_uri or str(self.var_dir / "milvus.db"),
+            token=token,
+            collection=self.milvus_collection,
+        )
 
     @property
     def resolved_models_dir(self) -> Path:

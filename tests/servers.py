@@ -123,8 +123,11 @@ def concord_env(settings: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(settings: dict[str, str], log: Path, ready_timeout: float = 180) -> Iterator[Server]:
-    """Start `concord serve` with these CONCORD_* settings; yield once /readyz answers 200; stop it after."""
+def running_server(
+    settings: dict[str, str], log: Path, ready_timeout: float = 180, wait_for: str = "/readyz"
+) -> Iterator[Server]:
+    """Start `concord serve` with these CONCORD_* settings; yield once `wait_for` (/readyz, or /healthz
+    for a server expected not to become ready) answers 200; stop it after."""
     port = free_port()
     handle = log.open("wb")
     process = subprocess.Popen(
@@ -142,7 +145,7 @@ def running_server(settings: dict[str, str], log: Path, ready_timeout: float = 1
             if process.poll() is not None:
                 raise AssertionError(f"server exited:\n{server.output()[-3000:]}")
             try:
-                with urllib.request.urlopen(server.base + "/readyz", timeout=2) as response:
+                with urllib.request.urlopen(server.base + wait_for, timeout=2) as response:
                     if response.status == 200:
                         break
             except (urllib.error.URLError, OSError):

@@ -23,6 +23,7 @@ from index.corpus.variants import VariantError
 from index.retrieval.embedder import Embedder
 from index.storage.corpus import Corpus
 from index.storage.database import Job, now
+from index.vectors import VectorStoreUnavailable
 
 log = logging.getLogger("concord")
 
@@ -139,7 +140,7 @@ class JobRunner:
         started = time.perf_counter()
         try:
             report = self.rebuild(self._progress_writer(rebuild))
-        except (OSError, IndexUnavailable) as exc:
+        except (OSError, IndexUnavailable, VectorStoreUnavailable) as exc:
             message = f"the index could not be rebuilt ({_disk_message(exc) if isinstance(exc, OSError) else exc}); the published index is unchanged"
             for job in rebuild:
                 self._fail(job, message)

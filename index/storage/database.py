@@ -1,6 +1,8 @@
 """The corpus database: documents, variants, their MinHash bands, jobs and the rebuild lease.
 
-SQLAlchemy Core over SQLite by default (a server database is a URL away). The
+SQLAlchemy Core over SQLite by default, or PostgreSQL when CONCORD_DATABASE_URL names one
+(`postgresql://user@host/db`): the same code, so service replicas on several machines share
+the corpus, the job queue and the rebuild lease. The
 schema carries a version that start-up checks; an older or newer database is
 refused with a message instead of being misread.
 """
@@ -11,6 +13,7 @@ import json
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,7 +43,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 SCHEMA_VERSION = 1
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "interrupted")
@@ -196,24 +199,39 @@ class CorpusDatabase:
         self.url = url
         try:
             self.engine = _engine(url)
-            with self.engine.begin() as conn:
-                metadata.create_all(conn)
-                version = conn.execute(
-                    select(meta_table.c.value).where(meta_table.c.key == "schema")
-                ).scalar()
-                if version is None:
-                    conn.execute(insert(meta_table).values(key="schema", value=str(SCHEMA_VERSION)))
-                elif int(version) != SCHEMA_VERSION:
-                    raise DatabaseError(
-                        f"the corpus database at {url} has schema version {version}, this version of "
-                        f"concord reads {SCHEMA_VERSION}; use a matching concord or a new CONCORD_DATABASE_URL"
-                    )
+            self.url = self.engine.url.render_as_string(hide_password=True)  # what messages may show
+            self._create_schema()
         except OperationalError as exc:
             raise DatabaseError(
-                f"cannot open the corpus database {url}: {exc.orig}; check CONCORD_DATABASE_URL"
+                f"cannot open the corpus database {self.url}: {str(exc.orig).strip()}; "
+                "check CONCORD_DATABASE_URL"
             ) from None
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._lock = threading.Lock()
+
+    def _create_schema(self) -> None:
+        # Two processes starting on one new server database race to create the tables; the
+        # loser's CREATE fails on the winner's catalogue rows, and its second try finds them.
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as conn:
+                    metadata.create_all(conn)
+                    version = conn.execute(
+                        select(meta_table.c.value).where(meta_table.c.key == "schema")
+                    ).scalar()
+                    if version is None:
+                        conn.execute(insert(meta_table).values(key="schema", value=str(SCHEMA_VERSION)))
+                    elif int(version) != SCHEMA_VERSION:
+                        raise DatabaseError(
+                            f"the corpus database at {self.url} has schema version {version}, this version "
+                            f"of concord reads {SCHEMA_VERSION}; use a matching concord or a new "
+                            "CONCORD_DATABASE_URL"
+                        )
+                return
+            except (IntegrityError, ProgrammingError):
+                if attempt == 2:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -435,7 +453,8 @@ class CorpusDatabase:
         with self._lock, self.transaction() as conn:
             row = conn.execute(select(leases_table).where(leases_table.c.name == name)).first()
             if row is None:
-                conn.execute(insert(leases_table).values(name=name, owner=None))
+                # Another process may create the row at the same moment: theirs is as good as ours.
+                conn.execute(_insert_if_absent(conn, leases_table, name=name, owner=None))
                 row = conn.execute(select(leases_table).where(leases_table.c.name == name)).first()
             holder = row.owner
             if holder != self.owner and not _lease_is_free(row):
@@ -471,6 +490,16 @@ class CorpusDatabase:
         return value
 
 
+def _insert_if_absent(conn: Connection, table: Table, **values: Any) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        return insert(table).values(**values)
+    return dialect_insert(table).values(**values).on_conflict_do_nothing()
+
+
 def _lease_is_free(row: Any) -> bool:
     """Nobody holds it, its time ran out, or its holder was a process on this host that has died."""
     return (
@@ -493,6 +522,16 @@ def _alive(pid: int | None) -> bool:
 
 
 def _engine(url: str) -> Engine:
+    if url.startswith(("postgresql://", "postgres://")):
+        # The driver the `postgres` extra installs (psycopg 3), not SQLAlchemy's default psycopg2.
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith("postgresql+psycopg://"):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise DatabaseError(
+                "CONCORD_DATABASE_URL names PostgreSQL, which needs psycopg: pip install 'concord[postgres]'"
+            ) from None
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})

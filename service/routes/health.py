@@ -29,6 +29,7 @@ def readyz(request: Request, holder: HolderDep) -> Health | JSONResponse:
             "generation": searcher.index.generation,
             "built_at": manifest["built_at"],
             "model": manifest["model"],
+            "vector_store": manifest.get("store"),
             **manifest["counts"],
         },
     )

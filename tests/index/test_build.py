@@ -114,3 +114,48 @@ def test_loading_refuses_another_model_and_damaged_files(built_index, tmp_path: 
     (copy / "manifest.json").write_text(json.dumps({**manifest, "format_version": 1}), encoding="utf-8")
     with pytest.raises(IndexUnavailable, match="index format 1"):
         LoadedIndex.load(copy)
+
+
+def test_milvus_builds_update_the_live_collection_in_place_when_few_documents_change(
+    tmp_path: Path, shared_cache: Path, embedder, seed_variants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeds split into two documents; the second loses a variant, then goes. Each later build
+    deletes and upserts only that document's vectors in the live collection, and a searcher still
+    holding the build before keeps answering from it (rows it does not know are skipped)."""
+    import index.build as build
+    from index.corpus.model import DocumentSource
+    from index.search import Searcher
+    from index.vectors import VectorConfig
+
+    monkeypatch.setattr(build, "IN_PLACE_SHARE", 1.0)  # the seeds are small: any change qualifies
+    vectors = VectorConfig(backend="milvus", uri=str(tmp_path / "milvus.db"))
+    config = BuildConfig(tmp_path / "index", shared_cache, embedder.model_id, vectors=vectors)
+    first, second = list(seed_variants[:3]), list(seed_variants[3:])
+    documents = [DocumentSource("a", "seed notice a", first), DocumentSource("b", "seed notice b", second)]
+    initial = build_index(config, documents, embedder).manifest
+    assert initial["vector_update"]["mode"] == "new"
+    before = Searcher(LoadedIndex.load(config.index_dir, embedder.model_id, vectors), embedder)
+
+    documents[1] = DocumentSource("b", "seed notice b", second[:1])
+    changed = build_index(config, documents, embedder).manifest
+    update = changed["vector_update"]
+    assert update["mode"] == "in place" and update["documents"] == 1 and update["deleted"] > 0
+    assert changed["store"]["collection"] == initial["store"]["collection"]
+    after = LoadedIndex.load(config.index_dir, embedder.model_id, vectors)
+    assert after.store.count() == len(after.vector_ids) == changed["counts"]["vectors"]
+    # The searcher loaded before the update still answers; its dense half skips the new rows.
+    assert before.search("楚怡优秀技工院校要遴选建设多少所？").hits
+
+    removed = build_index(config, documents[:1], embedder).manifest
+    assert removed["vector_update"]["mode"] == "in place" and removed["vector_update"]["upserted"] == 0
+    final = Searcher(LoadedIndex.load(config.index_dir, embedder.model_id, vectors), embedder)
+    assert final.index.store.count() == removed["counts"]["vectors"]
+    assert {hit.group.document for hit in final.search("楚怡", top_k=10).hits} == {"a"}
+
+
+def test_faiss_builds_always_make_a_new_index(built_index) -> None:
+    _, report = built_index
+    assert report.manifest["vector_update"]["mode"] == "new"
+    store = report.manifest["store"]
+    assert store["backend"] == "faiss" and store["index_type"] == "flat"
+    assert store["vectors"] == report.manifest["counts"]["vectors"]

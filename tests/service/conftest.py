@@ -129,3 +129,12 @@ def portal(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path, built_i
                 page_origin=page_origin,
                 foreign_origin=f"http://localhost:{page_port}",
             )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A real PostgreSQL server (Debian's), run by a non-root user in a temporary folder: its URL."""
+    from tests.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url

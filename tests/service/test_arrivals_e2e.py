@@ -11,14 +11,26 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LAWS, MODELS, ROOT, SEEDS
+from tests.postgres import fresh_database
 from tests.servers import concord_env, post_json, request, running_server, upload, wait_for_job
 
 PIPL = LAWS / "personal-information-protection-law-2021"
 CONSUMER = LAWS / "consumer-rights-protection-law-2013"
 
 
-def _settings(var: Path, cache: Path, seeds: Path | None = SEEDS) -> dict[str, str]:
-    return {
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The corpus database each arrival test runs on: SQLite beside the index, or a fresh database
+    on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return {}
+    return {"CONCORD_DATABASE_URL": fresh_database(request.getfixturevalue("postgres"))}
+
+
+def _settings(
+    var: Path, cache: Path, seeds: Path | None = SEEDS, database: dict[str, str] | None = None
+) -> dict[str, str]:
+    return (database or {}) | {
         "CONCORD_VAR_DIR": str(var),
         "CONCORD_MODELS_DIR": str(MODELS),
         "CONCORD_CACHE_DIR": str(cache),
@@ -42,9 +54,11 @@ def _ask(base: str, question: str, **extra: object) -> dict:
 
 
 def test_a_sixth_variant_uploaded_under_query_load_reads_6_of_6_and_no_query_fails(
-    tmp_path: Path, shared_cache: Path, built_index
+    tmp_path: Path, shared_cache: Path, built_index, database: dict[str, str]
 ) -> None:
-    with running_server(_settings(tmp_path / "var", shared_cache), tmp_path / "server.log") as server:
+    with running_server(
+        _settings(tmp_path / "var", shared_cache, database=database), tmp_path / "server.log"
+    ) as server:
         question = {"question": "楚怡优秀技工院校要遴选建设多少所？", "top_k": 3}
         before = _ask(server.base, question["question"])
         assert before["results"][0]["support"] == {**before["results"][0]["support"], "count": 5, "total": 5}
@@ -101,9 +115,9 @@ def urllib_text(url: str) -> str:
 
 
 def test_seed_variants_one_by_one_then_a_statute_make_two_documents(
-    tmp_path: Path, shared_cache: Path, built_index
+    tmp_path: Path, shared_cache: Path, built_index, database: dict[str, str]
 ) -> None:
-    settings = _settings(tmp_path / "var", shared_cache, seeds=None)
+    settings = _settings(tmp_path / "var", shared_cache, seeds=None, database=database)
     with running_server(settings, tmp_path / "server.log") as server:
         status, documents = request(server.base + "/v1/documents")
         assert status == 200 and documents == []
@@ -151,6 +165,8 @@ def test_seed_variants_one_by_one_then_a_statute_make_two_documents(
 def test_a_rebuild_killed_midway_leaves_the_old_index_and_the_job_runs_again(
     tmp_path: Path, shared_cache: Path, built_index
 ) -> None:
+    # SQLite only: a second run would find the statute embedded in the shared cache and finish
+    # before it could be killed.
     var = tmp_path / "var"
     settings = _settings(var, shared_cache)
     with running_server(settings, tmp_path / "first.log") as server:
@@ -182,9 +198,9 @@ def test_a_rebuild_killed_midway_leaves_the_old_index_and_the_job_runs_again(
 
 
 def test_concord_add_then_serve_shows_the_new_variant(
-    tmp_path: Path, shared_cache: Path, built_index
+    tmp_path: Path, shared_cache: Path, built_index, database: dict[str, str]
 ) -> None:
-    settings = _settings(tmp_path / "var", shared_cache)
+    settings = _settings(tmp_path / "var", shared_cache, database=database)
     added = subprocess.run(
         [sys.executable, "-m", "scripts.cli", "add", str(PIPL / "lawrefbook.txt")],
         cwd=ROOT,
@@ -219,3 +235,57 @@ def test_a_database_of_another_schema_is_refused_at_start_up(tmp_path: Path, mis
     )
     assert result.returncode == 2
     assert "schema version 99" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_two_servers_sharing_postgresql_rebuild_one_at_a_time_and_both_serve_the_new_generation(
+    tmp_path: Path, shared_cache: Path, built_index, postgres: str
+) -> None:
+    """Two replicas: one PostgreSQL (corpus, jobs, the rebuild lease) and one shared folder (variant
+    files and builds, as a shared volume would be). An upload to each at once makes two jobs; the
+    lease lets one rebuild run at a time, and both replicas then serve the last generation."""
+    settings = _settings(
+        tmp_path / "var", shared_cache, database={"CONCORD_DATABASE_URL": fresh_database(postgres)}
+    )
+    with (
+        running_server(settings, tmp_path / "first.log") as first,
+        running_server(settings, tmp_path / "second.log") as second,
+    ):
+        start = _ask(first.base, "楚怡")["index"]["generation"]
+        assert _ask(second.base, "楚怡")["index"]["generation"] == start
+        jobs: dict[str, dict] = {}
+
+        def send(server_base: str, name: str, path: Path) -> None:
+            status, job = upload(server_base + "/v1/documents", [(name, path.read_bytes())])
+            assert status == 202, job
+            jobs[name] = job
+
+        senders = [
+            threading.Thread(target=send, args=(first.base, "pipl.txt", PIPL / "lawrefbook.txt")),
+            threading.Thread(target=send, args=(second.base, "consumer.txt", CONSUMER / "lawrefbook.txt")),
+        ]
+        for sender in senders:
+            sender.start()
+        for sender in senders:
+            sender.join(timeout=60)
+        finished = [wait_for_job(first.base, job["id"]) for job in jobs.values()]
+        assert [job["status"] for job in finished] == ["succeeded", "succeeded"], finished
+        # One rebuild at a time: the jobs shared one rebuild (coalesced) or ran one after the other.
+        earlier, later = sorted(finished, key=lambda job: (job["result"]["generation"], job["started_at"]))
+        if earlier["result"]["generation"] == later["result"]["generation"]:
+            assert earlier["result"]["coalesced_with"] == [later["id"]], finished
+        else:
+            assert earlier["finished_at"] <= later["started_at"], finished
+        last = later["result"]["generation"]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            generations = {_ask(s.base, "楚怡")["index"]["generation"] for s in (first, second)}
+            if generations == {last}:
+                break
+            time.sleep(0.3)
+        else:
+            raise AssertionError(f"the two servers did not both reach generation {last}")
+        for server in (first, second):
+            titles = {d["title"] for d in request(server.base + "/v1/documents")[1]}
+            assert {"中华人民共和国个人信息保护法", "中华人民共和国消费者权益保护法"} <= titles
+            top = _ask(server.base, "经营者提供商品或者服务有欺诈行为的，应当如何赔偿？")["results"][0]
+            assert top["document"]["title"] == "中华人民共和国消费者权益保护法"

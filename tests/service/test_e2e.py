@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from service.settings import Settings
-from tests.conftest import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import MODELS, SEEDS
+from tests.servers import running_server
 
 
 def _post(url: str, body: bytes) -> tuple[int, dict]:
@@ -33,44 +24,33 @@ def _post(url: str, body: bytes) -> tuple[int, dict]:
         return error.code, json.loads(error.read())
 
 
-@pytest.fixture(scope="module")
-def server(settings: Settings) -> Iterator[str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
-    env |= {
-        "CONCORD_INDEX_DIR": str(settings.resolved_index_dir),
-        "CONCORD_MODELS_DIR": str(settings.resolved_models_dir),
-        "CONCORD_VAR_DIR": str(settings.var_dir),
-        "PYTHONPATH": str(ROOT),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"server exited: {process.stdout.read().decode(errors='replace')}")
-            try:
-                with urllib.request.urlopen(base + "/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.5)
-        else:
-            pytest.fail("server did not become ready in 120 s")
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+@pytest.fixture(scope="module", params=["faiss", "milvus"])
+def server(
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    shared_cache: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The seed index served from each vector backend: the session's FAISS build, or Milvus
+    (milvus-lite, one local file) built by `concord serve` itself from the seeds."""
+    folder = tmp_path_factory.mktemp(f"e2e-{request.param}")
+    if request.param == "faiss":
+        env = {
+            "CONCORD_INDEX_DIR": str(settings.resolved_index_dir),
+            "CONCORD_MODELS_DIR": str(settings.resolved_models_dir),
+            "CONCORD_VAR_DIR": str(settings.var_dir),
+        }
+    else:
+        env = {
+            "CONCORD_VAR_DIR": str(folder / "var"),
+            "CONCORD_MODELS_DIR": str(MODELS),
+            "CONCORD_CACHE_DIR": str(shared_cache),
+            "CONCORD_SEEDS_DIR": str(SEEDS),
+            "CONCORD_VECTOR_BACKEND": "milvus",
+            "CONCORD_MILVUS_URI": str(folder / "milvus.db"),
+        }
+    with running_server(env, folder / "server.log") as running:
+        yield running.base
 
 
 def _ask(server: str, question: str) -> dict:
