@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.vectors import VectorStore
 from scripts.synthetic_corpus import Noise, document_clauses, generate, noisy_variant, source_sentences
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,6 +132,29 @@ def derived_vectors(real: np.ndarray, size: int, seed: int, noise: float = 0.35)
     return out
 
 
+def _vectors_and_truth(real: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`size` derived vectors, the benchmark's questions, and each question's exact top 10."""
+    import faiss
+
+    data = derived_vectors(real, size, seed=size)
+    queries = derived_vectors(real, QUERIES, seed=size + 1)
+    exact = faiss.IndexFlatIP(data.shape[1])
+    exact.add(data)
+    return data, queries, exact.search(queries, 10)[1]
+
+
+def _searched(store: VectorStore, queries: np.ndarray, truth: np.ndarray) -> tuple[list[float], float]:
+    """Each question searched alone: the latencies, and recall@10 against the exact top 10."""
+    latencies, found = [], []
+    for query in queries:
+        began = time.perf_counter()
+        _, ids = store.search(query[None, :], 10)
+        latencies.append(time.perf_counter() - began)
+        found.append(ids[0])
+    recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+    return latencies, recall
+
+
 def bench_vectors(real: np.ndarray, sizes: list[int]) -> list[dict]:
     import faiss
 
@@ -139,11 +163,7 @@ def bench_vectors(real: np.ndarray, sizes: list[int]) -> list[dict]:
     faiss.omp_set_num_threads(2)
     rows = []
     for size in sizes:
-        data = derived_vectors(real, size, seed=size)
-        queries = derived_vectors(real, QUERIES, seed=size + 1)
-        exact = faiss.IndexFlatIP(data.shape[1])
-        exact.add(data)
-        _, truth = exact.search(queries, 10)
+        data, queries, truth = _vectors_and_truth(real, size)
         for kind in ("flat", "ivf", "hnsw"):
             if kind == "flat" and size > 1_000_000:
                 continue
@@ -154,13 +174,7 @@ def bench_vectors(real: np.ndarray, sizes: list[int]) -> list[dict]:
             store = FaissStore(data.shape[1], size, kind=kind, training=data)
             store.add(np.arange(size), data)
             build = time.perf_counter() - started
-            latencies, found = [], []
-            for query in queries:
-                began = time.perf_counter()
-                _, ids = store.search(query[None, :], 10)
-                latencies.append(time.perf_counter() - began)
-                found.append(ids[0])
-            recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+            latencies, recall = _searched(store, queries, truth)
             row = {
                 "vectors": size,
                 "index": store.kind,
@@ -188,11 +202,7 @@ def bench_milvus(real: np.ndarray, sizes: list[int]) -> list[dict]:
 
     rows = []
     for size in sizes:
-        data = derived_vectors(real, size, seed=size)
-        queries = derived_vectors(real, QUERIES, seed=size + 1)
-        exact = faiss.IndexFlatIP(data.shape[1])
-        exact.add(data)
-        _, truth = exact.search(queries, 10)
+        data, queries, truth = _vectors_and_truth(real, size)
         batch = VectorBatch(
             ids=np.arange(size, dtype=np.int64),
             vectors=data,
@@ -210,15 +220,7 @@ def bench_milvus(real: np.ndarray, sizes: list[int]) -> list[dict]:
                 vectors.publish(store)
                 insert = time.perf_counter() - started
                 store.search(queries[:1], 10)  # a first search may finish building the index
-                latencies, found = [], []
-                for query in queries:
-                    began = time.perf_counter()
-                    _, ids = store.search(query[None, :], 10)
-                    latencies.append(time.perf_counter() - began)
-                    found.append(ids[0])
-                recall = float(
-                    np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
-                )
+                latencies, recall = _searched(store, queries, truth)
                 # One document (1,000 vectors) arriving again: deleted and upserted in place.
                 rows_of_one = [i for i, document in enumerate(batch.documents) if document == "doc-0"]
                 began = time.perf_counter()

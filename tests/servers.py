@@ -8,11 +8,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,3 +163,48 @@ def running_server(
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
         handle.close()
+
+
+@dataclass
+class QueryLoad:
+    """What a loop of queries saw while it ran: failed queries, and the index generations answering."""
+
+    failures: list[object]
+    generations: set[int]
+
+    def wait_until(self, reached: Callable[[set[int]], bool], timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while not reached(self.generations) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
+@contextmanager
+def query_load(
+    base: str, question: dict, answered: Callable[[dict], bool] = lambda _body: True, clients: int = 2
+) -> Iterator[QueryLoad]:
+    """Ask `question` in a loop from `clients` threads until the block ends. A refused or dropped
+    connection, a non-200 status or an answer `answered` rejects counts as a failed query."""
+    seen = QueryLoad([], set())
+    stop = threading.Event()
+
+    def ask() -> None:
+        while not stop.is_set():
+            try:
+                status, body = post_json(base + "/v1/query", question)
+            except OSError as exc:
+                seen.failures.append(repr(exc))
+                continue
+            if status != 200 or not answered(body):
+                seen.failures.append((status, body))
+            else:
+                seen.generations.add(body["index"]["generation"])
+
+    threads = [threading.Thread(target=ask) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield seen
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)

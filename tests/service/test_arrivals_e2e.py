@@ -12,7 +12,15 @@ import pytest
 
 from tests.conftest import LAWS, MODELS, ROOT, SEEDS
 from tests.postgres import fresh_database
-from tests.servers import concord_env, post_json, request, running_server, upload, wait_for_job
+from tests.servers import (
+    concord_env,
+    post_json,
+    query_load,
+    request,
+    running_server,
+    upload,
+    wait_for_job,
+)
 
 PIPL = LAWS / "personal-information-protection-law-2021"
 CONSUMER = LAWS / "consumer-rights-protection-law-2013"
@@ -62,42 +70,17 @@ def test_a_sixth_variant_uploaded_under_query_load_reads_6_of_6_and_no_query_fai
         question = {"question": "楚怡优秀技工院校要遴选建设多少所？", "top_k": 3}
         before = _ask(server.base, question["question"])
         assert before["results"][0]["support"] == {**before["results"][0]["support"], "count": 5, "total": 5}
-        failures: list[object] = []
-        generations: set[int] = set()
-        stop = threading.Event()
-
-        def load() -> None:
-            while not stop.is_set():
-                try:
-                    status, body = post_json(server.base + "/v1/query", question)
-                except OSError as exc:  # a refused or dropped connection is a failed query too
-                    failures.append(repr(exc))
-                    continue
-                if status != 200:
-                    failures.append((status, body))
-                else:
-                    generations.add(body["index"]["generation"])
-
-        clients = [threading.Thread(target=load) for _ in range(2)]
-        for client in clients:
-            client.start()
-        try:
+        with query_load(server.base, question) as load:
             status, job = upload(server.base + "/v1/documents", [("005_sixth.txt", sixth_seed_variant())])
             assert status == 202, job
             assert job["status"] in ("queued", "running") and job["files"] == ["005_sixth.txt"]
             done = wait_for_job(server.base, job["id"])
-            deadline = time.monotonic() + 30
-            while len(generations) < 2 and time.monotonic() < deadline:
-                time.sleep(0.2)
-        finally:
-            stop.set()
-            for client in clients:
-                client.join(timeout=60)
+            load.wait_until(lambda generations: len(generations) >= 2)
         assert done["status"] == "succeeded", done
         stored = done["result"]["files"][0]
         assert stored["document"] == "seeds" and stored["assignment"]["decision"] == "matched"
-        assert failures == []
-        assert len(generations) == 2  # queries were answered by the old index and then by the new one
+        assert load.failures == []
+        assert len(load.generations) == 2  # queries were answered by the old index and then by the new one
         top = _ask(server.base, question["question"])["results"][0]
         assert "5所" in top["text"]
         assert top["support"]["count"] == top["support"]["total"] == 6

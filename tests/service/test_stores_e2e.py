@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 from tests.conftest import MODELS, SEEDS
-from tests.servers import free_port, post_json, request, running_server, upload, wait_for_job
+from tests.servers import free_port, post_json, query_load, request, running_server, upload, wait_for_job
 from tests.service.test_arrivals_e2e import PIPL, sixth_seed_variant
 
 QUESTION = {"question": "楚怡优秀技工院校要遴选建设多少所？", "top_k": 3}
@@ -43,26 +41,7 @@ def test_milvus_alias_switches_under_a_query_loop_with_no_failed_query(
     with running_server(_settings(tmp_path, shared_cache), tmp_path / "server.log") as server:
         first = _vectors(server.base)
         assert first["backend"] == "milvus" and first["alias"] == "concord"
-        failures: list[object] = []
-        generations: set[int] = set()
-        stop = threading.Event()
-
-        def load() -> None:
-            while not stop.is_set():
-                try:
-                    status, body = post_json(server.base + "/v1/query", QUESTION)
-                except OSError as exc:
-                    failures.append(repr(exc))
-                    continue
-                if status != 200 or "5所" not in body["results"][0]["text"]:
-                    failures.append((status, body))
-                else:
-                    generations.add(body["index"]["generation"])
-
-        clients = [threading.Thread(target=load) for _ in range(2)]
-        for client in clients:
-            client.start()
-        try:
+        with query_load(server.base, QUESTION, lambda body: "5所" in body["results"][0]["text"]) as load:
             # Two arrivals, each changing a large share of the vectors: two new collections, two
             # alias switches, and the first collection dropped once the second is replaced.
             arrivals = [
@@ -75,15 +54,9 @@ def test_milvus_alias_switches_under_a_query_loop_with_no_failed_query(
                 done = wait_for_job(server.base, job["id"])
                 assert done["status"] == "succeeded", done
             final = _generation(server.base)
-            deadline = time.monotonic() + 30
-            while max(generations, default=0) < final and time.monotonic() < deadline:
-                time.sleep(0.2)
-        finally:
-            stop.set()
-            for client in clients:
-                client.join(timeout=60)
-        assert failures == []
-        assert len(generations) >= 3  # queries were answered across the switches
+            load.wait_until(lambda generations: max(generations, default=0) >= final)
+        assert load.failures == []
+        assert len(load.generations) >= 3  # queries were answered across the switches
         last = _vectors(server.base)
         assert last["collection"] != first["collection"]
     # Once the server has stopped, the file shows what the builds left: the alias on the last
