@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -41,6 +42,8 @@ from index.vectors import (
     open_backend,
 )
 
+log = logging.getLogger("concord")
+
 FORMAT_VERSION = 7
 # Bump when segmentation or collation changes what a cached collation holds.
 COLLATION_CACHE_VERSION = 4
@@ -51,6 +54,7 @@ VECTOR_GROUPS = "vector_groups.npy"  # the clause group (its place in the collat
 LEXICON = "lexicon.json"
 TOKENIZER_WORDS = "tokenizer_words.json"
 TITLES = "titles.json"
+BUILDS = ".builds"  # beside the published link: one folder per build
 KEEP_BUILDS = 2
 # A reading this different from the canonical wording gets a vector of its own,
 # so a question worded like one variant still finds the group.
@@ -306,7 +310,7 @@ def _index_and_publish(
     progress("index", 1, 1)
 
     progress("publish", 0, 1)
-    builds = config.index_dir.parent / ".builds"
+    builds = config.index_dir.parent / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC)
     target = builds / f"{stamp:%Y%m%dT%H%M%S%f}-{os.getpid()}"
@@ -382,10 +386,38 @@ def publish(build: Path, link: Path) -> None:
 
 
 def _prune(builds: Path, keep: Path) -> None:
-    """Remove old builds, keeping the newest few: a reader that loaded one a moment ago is not disturbed."""
-    old = sorted((p for p in builds.iterdir() if p.is_dir() and p != keep), key=lambda p: p.name)
-    for path in old[: max(0, len(old) - (KEEP_BUILDS - 1))]:
+    """Remove old builds, keeping the newest few that are whole: the fallback a server turns to when
+    the published build is refused, and what a reader that loaded one a moment ago still uses.
+
+    A damaged or unfinished build (a file missing or not matching its checksum) is removed, never
+    kept in place of a good one."""
+    old = sorted(
+        (p for p in builds.iterdir() if p.is_dir() and p != keep), key=lambda p: p.name, reverse=True
+    )
+    kept = 0
+    for path in old:
+        problem = None if kept >= KEEP_BUILDS - 1 else damage(path)
+        if kept < KEEP_BUILDS - 1 and problem is None:
+            kept += 1
+            continue
+        if problem is not None:
+            log.warning("removing build %s: %s", path.name, problem)
         shutil.rmtree(path, ignore_errors=True)
+
+
+def damage(path: Path) -> str | None:
+    """What is wrong with a build folder's files (missing manifest, a file missing or damaged), or None."""
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"its manifest cannot be read ({exc})"
+    for name, checksum in manifest.get("checksums", {}).items():
+        try:
+            if _sha256(path / name) != checksum:
+                return f"{name} is damaged (its checksum differs)"
+        except OSError:
+            return f"{name} is missing"
+    return None
 
 
 def read_manifest(link: Path, expected_model: str | None = None, expected_backend: str | None = None) -> dict:
@@ -434,9 +466,9 @@ class LoadedIndex:
     ) -> LoadedIndex:
         path = link.resolve()  # once: a build published meanwhile must not mix with this one
         manifest = read_manifest(path, expected_model, vectors.backend)
-        for name, checksum in manifest.get("checksums", {}).items():
-            if not (path / name).exists() or _sha256(path / name) != checksum:
-                raise IndexUnavailable(f"{link}: {name} is missing or damaged; run `concord build`")
+        problem = damage(path)
+        if problem is not None:
+            raise IndexUnavailable(f"{path}: {problem}; run `concord build`")
         try:
             store = open_backend(vectors).open(path)
         except VectorStoreUnavailable as exc:

@@ -161,6 +161,16 @@ def _print_job(job) -> int:
     for key in ("removed", "moved"):
         if key in result:
             print(f"{key} {result[key]}" + (f" to {result['to']}" if key == "moved" else ""))
+    if "trash" in result and "removed" in result:
+        print(
+            f"kept in the trash as {result['trash']} until {result['restorable_until']} "
+            f"(concord restore {result['trash']} puts it back)"
+        )
+    if "restored" in result:
+        renamed = "".join(f", {old} as {new}" for old, new in result.get("renamed", {}).items())
+        print(f"restored {result['document']}: {', '.join(result['variants'])}{renamed}")
+    if "purged" in result:
+        print(f"purged trash entry {result['purged']} for good")
     if "generation" in result:
         print(
             f"job {job.id} {job.status}: index generation {result['generation']} published with "
@@ -239,6 +249,65 @@ def cmd_move(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
     return run_jobs(settings, corpus, job.id, wait=args.wait)
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from index.jobs.submit import submit_restore
+
+    corpus = _open(settings)
+    try:
+        job = submit_restore(corpus, args.entry, "cli", _sender())
+    except LookupError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    return run_jobs(settings, corpus, job.id, wait=args.wait)
+
+
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    from index.jobs.submit import submit_purge
+
+    corpus = _open(settings)
+    try:
+        job = submit_purge(corpus, args.entry, "cli", _sender())
+    except LookupError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    return run_jobs(settings, corpus, job.id, wait=args.wait)
+
+
+def cmd_retry(settings: Settings, args: argparse.Namespace) -> int:
+    from index.jobs.submit import NotRetryable, submit_retry
+
+    corpus = _open(settings)
+    try:
+        job = submit_retry(corpus, args.job)
+    except (LookupError, NotRetryable) as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    return run_jobs(settings, corpus, job.id, wait=args.wait)
+
+
+def cmd_trash(settings: Settings, args: argparse.Namespace) -> int:
+    corpus = _open(settings)
+    for entry in corpus.db.trash(args.document):
+        what = f"{entry.document_id}/{entry.variant_id}" if entry.variant_id else entry.document_id
+        print(
+            f"{entry.id}  {what}  removed {entry.removed_at} by {entry.removed_by}, until {entry.expires_at}"
+        )
+        for v in entry.variants:
+            print(f"  {v['id']}  {v['size']} bytes  sha256 {v['sha256'][:16]}…  from {v['original_name']}")
+    return 0
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    corpus = _open(settings)
+    for event in corpus.db.audit(args.limit, None, args.document):
+        where = "/".join(p for p in (event.document_id, event.variant_id) if p) or "-"
+        client = f" from {event.client}" if event.client else ""
+        job = f" job {event.job_id}" if event.job_id else ""
+        detail = json.dumps(event.detail, ensure_ascii=False)
+        print(f"{event.at}  {event.action:8s} {where}  by {event.caller}{client}{job}  {detail}")
+    return 0
 
 
 def cmd_documents(settings: Settings, args: argparse.Namespace) -> int:
@@ -397,6 +466,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--wait", action="store_true", help="when a server is running the jobs, wait for this one"
     )
     move.set_defaults(handler=cmd_move)
+
+    for name, handler, help_text in (
+        ("restore", cmd_restore, "put a trash entry back (concord trash lists them) and rebuild"),
+        ("purge", cmd_purge, "delete a trash entry for good, before it expires"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("entry", help="the trash entry id")
+        command.add_argument(
+            "--wait", action="store_true", help="when a server is running the jobs, wait for this one"
+        )
+        command.set_defaults(handler=handler)
+
+    retry = commands.add_parser("retry", help="run a failed upload again with the files it staged")
+    retry.add_argument("job", help="the failed job's id (concord jobs --status failed lists them)")
+    retry.add_argument(
+        "--wait", action="store_true", help="when a server is running the jobs, wait for this one"
+    )
+    retry.set_defaults(handler=cmd_retry)
+
+    trash = commands.add_parser("trash", help="list removed documents and variants that can be restored")
+    trash.add_argument("--document", help="only this document id")
+    trash.set_defaults(handler=cmd_trash)
+
+    audit = commands.add_parser(
+        "audit", help="list the changes to the corpus, newest first, and who made them"
+    )
+    audit.add_argument("--document", help="only changes to this document id")
+    audit.add_argument("--limit", type=int, default=50)
+    audit.set_defaults(handler=cmd_audit)
 
     documents = commands.add_parser("documents", help="list the documents and their variants")
     documents.set_defaults(handler=cmd_documents)

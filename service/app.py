@@ -26,9 +26,10 @@ from service.auth import KeyRing, RateLimiter
 from service.context import REQUEST_ID_HEADER, RequestContextMiddleware
 from service.errors import install_error_handlers
 from service.holder import IndexHolder
+from service.limits import BodyLimitMiddleware
 from service.metrics import Metrics
 from service.openapi import install_openapi
-from service.routes import documents, health, jobs, query, widget
+from service.routes import documents, health, jobs, query, trash, widget
 from service.runtime import job_runner, open_corpus
 from service.settings import Settings
 
@@ -103,6 +104,7 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
     app.state.metrics = Metrics(lambda: getattr(app.state, "holder", None))
     # Added innermost first: the request context wraps everything, CORS answers preflights inside it.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_query_bytes)
     app.add_middleware(app.state.metrics.middleware)
     origins = sorted(set(settings.cors_origins) | app.state.keys.widget_origins)
     if origins:
@@ -116,11 +118,14 @@ def create_app(settings: Settings, embedder: Embedder | None = None) -> FastAPI:
         )
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
-    install_openapi(app, open_mode=app.state.keys.open)
+    install_openapi(
+        app, open_mode=app.state.keys.open, limits=lambda schema: _declare_limits(schema, settings)
+    )
     app.include_router(health.router)
     app.include_router(query.router)
     app.include_router(documents.router)
     app.include_router(jobs.router)
+    app.include_router(trash.router)
     app.include_router(widget.router)
     app.mount("/-/static", StaticFiles(directory=widget.STATIC_DIR), name="static")
     return app
@@ -136,6 +141,12 @@ class _Running:
 
 
 CONNECT_RETRY_SECONDS = 5.0
+
+
+def _declare_limits(schema: dict, settings: Settings) -> None:
+    """The upload's schema with this service's file limits, so a request the schema calls valid is taken."""
+    upload = schema["paths"]["/v1/documents"]["post"]
+    upload["requestBody"] = documents.upload_body(settings.max_files_per_upload, settings.max_variant_bytes)
 
 
 async def _connect(
@@ -162,12 +173,17 @@ async def _connect(
         on_rebuild=app.state.metrics.rebuild_finished,
     )
     worker = JobWorker(runner, settings.job_poll_interval)
+
+    def rebuild(reason: str) -> None:
+        # Nothing servable, or a fallback served in place of a refused build (damaged, another model;
+        # or a vector store with no build of ours): build one, unless queued work will anyway.
+        if not corpus.db.has_work():
+            job = submit_reindex(corpus, "serve", "serve")
+            log.warning("the published index is not usable (%s): rebuilding it as job %s", reason, job.id)
+        worker.wake()
+
+    holder.on_refused = rebuild
     await run_in_threadpool(holder.reload)
-    if holder.searcher is None and not corpus.db.has_work():
-        # Nothing servable (e.g. connected after start-up to a vector store with no build of ours):
-        # build one, as `concord serve` does before it starts.
-        job = await run_in_threadpool(submit_reindex, corpus, "serve", "serve")
-        log.warning("no usable index (%s): rebuilding it as job %s", holder.error, job.id)
     worker.start()
     running.worker = worker
     app.state.worker = worker

@@ -22,7 +22,7 @@ _BODY_HINT = 'send a UTF-8 JSON object such as {"question": "…", "top_k": 5}'
 
 # The machine-readable code for each status, so a client can branch without parsing messages.
 ERROR_CODES: dict[int, str] = {
-    400: "bad_request",
+    400: "invalid_request",
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
@@ -43,7 +43,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     403: "The key is valid but may not do this (wrong role, or a widget key from another origin).",
     404: "No such document, variant or job.",
     409: "Already so: the variant is in that document already.",
-    413: "Too large: a file, or too many files.",
+    413: "Too large: a file, or a query body.",
     415: "Not a type the service reads.",
     422: "The request is well formed but a value is wrong; the message says which and how to fix it.",
     429: "Too many requests for this key; retry after `Retry-After` seconds.",

@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from index.corpus.documents import DOCUMENT_ID_PATTERN
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
+MAX_DOCUMENT_FILTER = 1000
+_KEPT_CONTROLS = {"\t", "\n", "\r"}
+
+
+def _unreadable(char: str) -> bool:
+    """A control character (other than tab and line breaks) or a Unicode non-character: read as a space."""
+    point = ord(char)
+    return (
+        (unicodedata.category(char) == "Cc" and char not in _KEPT_CONTROLS)
+        or 0xFDD0 <= point <= 0xFDEF
+        or (point & 0xFFFE) == 0xFFFE
+    )
+
+
+def clean_text(value: str, field: str) -> str:
+    """Text from outside, as the models can take it: a lone surrogate is refused (saying which and
+    where: it is no character at all), control characters and non-characters read as spaces."""
+    for position, char in enumerate(value):
+        point = ord(char)
+        if 0xD800 <= point <= 0xDFFF:
+            raise ValueError(
+                f"{field} holds U+{point:04X} at character {position}, a lone UTF-16 surrogate that is no "
+                "character; send the text as UTF-8 (or pair the surrogate), without it"
+            )
+    if any(_unreadable(c) for c in value):
+        value = "".join(" " if _unreadable(c) else c for c in value)
+    return value
 
 
 class QueryRequest(BaseModel):
@@ -16,7 +45,12 @@ class QueryRequest(BaseModel):
     question: str = Field(
         description=f"A question in Chinese or English, at most {MAX_QUESTION_CHARS} characters.",
         examples=["楚怡优秀技工院校要遴选建设多少所？", "How many 楚怡 technical schools will be built?"],
-        json_schema_extra={"minLength": 1, "maxLength": MAX_QUESTION_CHARS, "pattern": r"\S"},
+        # Some character that is neither white space nor a control character (those read as spaces).
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": MAX_QUESTION_CHARS,
+            "pattern": r"[^\s\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]",
+        },
     )
     top_k: int = Field(
         5,
@@ -25,13 +59,16 @@ class QueryRequest(BaseModel):
     )
     documents: list[str] | None = Field(
         None,
-        description="Only answer from these document ids (GET /v1/documents lists them).",
+        description=f"Only answer from these document ids (GET /v1/documents lists them), at most "
+        f"{MAX_DOCUMENT_FILTER}.",
         examples=[None],
+        json_schema_extra={"maxItems": MAX_DOCUMENT_FILTER},
     )
 
     @field_validator("question")
     @classmethod
     def _question_has_text(cls, value: str) -> str:
+        value = clean_text(value, "question")
         if not value.strip():
             raise ValueError("question is empty; send the text of a question")
         if len(value) > MAX_QUESTION_CHARS:
@@ -39,6 +76,31 @@ class QueryRequest(BaseModel):
                 f"question is {len(value)} characters; shorten it to at most {MAX_QUESTION_CHARS}"
             )
         return value
+
+    @field_validator("documents")
+    @classmethod
+    def _few_documents(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        if len(value) > MAX_DOCUMENT_FILTER:
+            raise ValueError(
+                f"{len(value)} document ids; name at most {MAX_DOCUMENT_FILTER}, or leave `documents` out "
+                "to ask every document"
+            )
+        return [clean_text(d, "documents") for d in value]
+
+    @field_validator("top_k", mode="before")
+    @classmethod
+    def _top_k_is_a_number(cls, value: object) -> object:
+        # As JSON Schema's integer: 3 and 3.0, never "3" or true (which Python would read as 1).
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            kind = {str: "a string", bool: "a boolean", type(None): "null"}.get(
+                type(value), type(value).__name__
+            )
+            raise ValueError(f"top_k must be a whole number such as 5, not {kind}")
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError(f"top_k must be a whole number such as 5, not {value}")
+        return int(value)
 
     @field_validator("top_k")
     @classmethod
@@ -246,7 +308,7 @@ class DocumentInfo(BaseModel):
 
 class JobInfo(BaseModel):
     id: str
-    kind: str = Field(description="add, remove, move or reindex.")
+    kind: str = Field(description="add, remove, move, restore, purge or reindex.")
     status: str = Field(description="queued, running, succeeded, failed or interrupted.")
     stage: str | None = Field(description="store, segment, collate, embed, index or publish.")
     done: int
@@ -261,10 +323,60 @@ class JobInfo(BaseModel):
     result: dict | None
     error: str | None
     attempts: int
+    interrupted_at: str | None = Field(
+        None,
+        description="When a stopped process was last found to have left this job running (it ran again).",
+    )
 
 
 class JobList(BaseModel):
     jobs: list[JobInfo]
+
+
+class TrashedVariant(BaseModel):
+    id: str
+    file_name: str
+    original_name: str
+    sha256: str
+    size: int
+    sender: str
+    arrived_at: str
+
+
+class TrashInfo(BaseModel):
+    id: str = Field(description="The trash entry; POST /v1/trash/{id}/restore puts it back.")
+    document: str
+    variant: str | None = Field(description="The variant removed, or null when the whole document was.")
+    title: str
+    variants: list[TrashedVariant]
+    removed_at: str
+    removed_by: str = Field(description="Who removed it (for the API, `api:` and the key's hash).")
+    job: str | None
+    expires_at: str = Field(description="When it is purged for good unless restored first.")
+
+
+class TrashList(BaseModel):
+    entries: list[TrashInfo]
+
+
+class AuditInfo(BaseModel):
+    id: int
+    at: str
+    action: str = Field(description="add, remove, move, restore, purge or reindex.")
+    document: str | None
+    variant: str | None
+    caller: str = Field(
+        description="`api:` and the key's hash, `cli:user@host`, `inbox`, `seed` or `retention`."
+    )
+    origin: str
+    client: str | None = Field(description="The client address the request came from, when over HTTP.")
+    job: str | None
+    detail: dict
+
+
+class AuditList(BaseModel):
+    events: list[AuditInfo]
+    next_before: int | None = Field(description="Pass as `before` for the next, older page; null at the end.")
 
 
 class MoveRequest(BaseModel):
@@ -279,7 +391,10 @@ class MoveRequest(BaseModel):
 
 class Health(BaseModel):
     status: str
-    detail: str | None = None
+    degraded: bool = Field(
+        False, description="True when an older good build is served because the published one was refused."
+    )
+    detail: str | None = Field(None, description="Why it is degraded, and what was done about it.")
     index: dict | None = None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
@@ -14,8 +15,11 @@ _ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
-def install_openapi(app: FastAPI, open_mode: bool) -> None:
-    """Replace app.openapi with a builder that documents every error status a route can answer."""
+def install_openapi(
+    app: FastAPI, open_mode: bool, limits: Callable[[dict[str, Any]], None] | None = None
+) -> None:
+    """Replace app.openapi with a builder that documents every error status a route can answer;
+    `limits` writes this service's configured limits into the schema."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -26,6 +30,8 @@ def install_openapi(app: FastAPI, open_mode: bool) -> None:
                 description=app.description,
                 routes=app.routes,
             )
+            if limits is not None:
+                limits(schema)
             app.openapi_schema = _with_errors(schema, open_mode)
         return app.openapi_schema
 

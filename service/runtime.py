@@ -27,7 +27,9 @@ def build_config(settings: Settings) -> BuildConfig:
 
 def open_corpus(settings: Settings) -> Corpus:
     """Open the corpus database and folder; the first time, load the seed folder into it (under the lease)."""
-    corpus = Corpus(CorpusDatabase(settings.resolved_database_url), settings.resolved_corpus_dir)
+    corpus = Corpus(
+        CorpusDatabase(settings.resolved_database_url), settings.resolved_corpus_dir, settings.trash_days
+    )
     corpus.ensure_signatures()
     if corpus.db.get_meta("bootstrapped") is not None:
         return corpus

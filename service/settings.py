@@ -14,6 +14,7 @@ from index.corpus.segment import DEFAULT_MAX_CLAUSE_CHARS
 from index.corpus.variants import DEFAULT_MAX_VARIANT_BYTES
 from index.jobs.submit import DEFAULT_MAX_FILES
 from index.retrieval.embedder import Backend, embedding_id
+from index.storage.corpus import DEFAULT_TRASH_DAYS
 from index.vectors import VectorConfig
 from index.vectors.base import BackendName, IndexType
 
@@ -95,6 +96,16 @@ class Settings(BaseSettings):
     )
     max_files_per_upload: int = Field(
         DEFAULT_MAX_FILES, ge=1, le=1000, description="Files one upload may carry."
+    )
+    max_query_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="Largest body POST /v1/query accepts; a longer one is refused with 413 while it streams.",
+    )
+    trash_days: float = Field(
+        DEFAULT_TRASH_DAYS,
+        ge=0,
+        description="Days a removed document or variant stays in the trash (restorable) before it is purged.",
     )
     max_clause_chars: int = Field(
         DEFAULT_MAX_CLAUSE_CHARS, ge=50, le=400, description="Longer clauses are split on sentence ends."

@@ -3,7 +3,9 @@
 Starlette's form parser spools every file whole before the route runs; here
 the body is fed to python-multipart chunk by chunk, and the first part that
 passes the size limit (or the file count that passes its limit) stops the
-read with a 413 that names the file.
+read with a 413 that names the file. A body that ends before its closing
+boundary was cut short (a dropped connection, a client that gave up): it is
+refused whole, never stored as the part that arrived.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from index.jobs.submit import Upload
 
 FILE_FIELD = "files"
 DOCUMENT_FIELD = "document"
+# A `files` part sent without a file name carries the text itself (a form's text box, curl -F 'files=<a.txt').
+PASTED_TEXT_NAME = "text.txt"
 MAX_FIELD_BYTES = 1024
 # Multipart headers and boundaries around each part, generously.
 PART_OVERHEAD_BYTES = 16 * 1024
@@ -67,6 +71,11 @@ async def read_upload_form(request: Request, max_bytes: int, max_files: int) -> 
         )
 
     parts: list[_Part] = []  # the part being read is the last one
+    ended = False
+
+    def on_end() -> None:
+        nonlocal ended
+        ended = True
 
     def on_part_begin() -> None:
         parts.append(_Part())
@@ -95,9 +104,11 @@ async def read_upload_form(request: Request, max_bytes: int, max_files: int) -> 
             part.filename = urllib.parse.unquote(
                 star.group(2).strip().strip('"'), encoding=star.group(1) or "utf-8"
             )
+        if part.filename is None and part.name == FILE_FIELD:
+            part.filename = PASTED_TEXT_NAME
         if part.filename is not None and sum(p.filename is not None for p in parts) > max_files:
             raise _Stop(
-                status.HTTP_413_CONTENT_TOO_LARGE,
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
                 f"more than {max_files} files in one request; send at most {max_files} at a time "
                 "(or raise CONCORD_MAX_FILES_PER_UPLOAD)",
             )
@@ -123,6 +134,7 @@ async def read_upload_form(request: Request, max_bytes: int, max_files: int) -> 
             "on_header_end": on_header_end,
             "on_headers_finished": on_headers_finished,
             "on_part_data": on_part_data,
+            "on_end": on_end,
         },
     )
     try:
@@ -138,6 +150,12 @@ async def read_upload_form(request: Request, max_bytes: int, max_files: int) -> 
             status.HTTP_400_BAD_REQUEST, detail=f"the multipart body could not be parsed ({exc}); resend it"
         ) from None
 
+    if not ended:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST,
+            detail="the multipart body ended before its closing boundary, so it was cut short; "
+            "nothing was stored: send the whole body again",
+        )
     files = [Upload(p.filename or "", bytes(p.data)) for p in parts if p.filename is not None]
     unknown = sorted({p.name for p in parts if p.filename is None and p.name != DOCUMENT_FIELD})
     if unknown:
@@ -151,7 +169,8 @@ async def read_upload_form(request: Request, max_bytes: int, max_files: int) -> 
             status.HTTP_400_BAD_REQUEST,
             detail=f"files must be sent as `files` parts, not {', '.join(strays)}",
         )
+    # Present means named: an empty or padded id is refused (by the submission), not read as absent.
     document = next(
-        (bytes(p.data).decode("utf-8", "replace").strip() for p in parts if p.name == DOCUMENT_FIELD), None
+        (bytes(p.data).decode("utf-8", "replace") for p in parts if p.name == DOCUMENT_FIELD), None
     )
-    return UploadForm(files, document or None)
+    return UploadForm(files, document)

@@ -27,7 +27,8 @@ class DocumentIdError(ValueError):
 
 
 def check_document_id(document_id: str) -> str:
-    if not _DOCUMENT_ID.fullmatch(document_id) or ".." in document_id:
+    # The pattern alone keeps an id a single folder name: no separator, never "." or ".." itself.
+    if not _DOCUMENT_ID.fullmatch(document_id):
         raise DocumentIdError(
             f"document id {document_id[:80]!r} is not allowed: use 1 to 64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"

@@ -5,7 +5,13 @@ Whichever process can start a rebuild (the server's worker, `concord add`,
 lease in the database; the others leave their jobs queued for the holder. Jobs
 that arrive during a rebuild wait and are coalesced into the next one. A job
 found `running` when the lease is taken was left by a process that died: it
-is marked `interrupted` and run again.
+is marked `interrupted` and run again. The holder also settles corpus changes
+a crash left half done (`Corpus.recover`) and purges trash entries whose time
+is up, before it runs anything else.
+
+A job that fails before it changed the corpus (a full disk while storing)
+keeps its staged files and can be retried (`POST /v1/jobs/{id}/retry`); a
+refusal of the input itself (not text, unknown variant) drops them.
 """
 
 from __future__ import annotations
@@ -22,13 +28,14 @@ from index.corpus.documents import DocumentIdError
 from index.corpus.variants import VariantError
 from index.retrieval.embedder import Embedder
 from index.storage.corpus import Corpus
-from index.storage.database import Job, now
+from index.storage.database import Actor, Job, now
 from index.vectors import VectorStoreUnavailable
 
 log = logging.getLogger("concord")
 
 LEASE_SECONDS = 60.0
 PROGRESS_EVERY_SECONDS = 0.5
+RETENTION = Actor(caller="retention", origin="retention")
 
 
 @dataclass
@@ -37,6 +44,8 @@ class RunReport:
 
     jobs: list[str] = field(default_factory=list)
     interrupted: list[str] = field(default_factory=list)
+    settled: int = 0  # half-done corpus changes found and settled
+    purged: list[str] = field(default_factory=list)  # trash entries whose time was up
     builds: list[BuildReport] = field(default_factory=list)
 
 
@@ -87,13 +96,16 @@ class JobRunner:
         one found running once the lease is taken belongs to a process that died.
         """
         db = self.corpus.db
-        if not db.has_work():  # the worker polls every second: an idle poll only reads
+        # The worker polls every second: an idle poll only reads.
+        if not db.has_work(now()) and not self.corpus.unsettled():
             return RunReport()
         if not db.acquire_lease(seconds=LEASE_SECONDS):
             return None
         report = RunReport()
         try:
             with _Heartbeat(self.corpus):
+                report.settled = self.corpus.recover()
+                report.purged = self.corpus.purge_expired(RETENTION)
                 report.interrupted = db.interrupt_running_jobs()
                 for job_id in report.interrupted:
                     log.warning("job %s was interrupted by a stopped process; running it again", job_id)
@@ -127,8 +139,12 @@ class JobRunner:
             except (VariantError, DocumentIdError, LookupError, ValueError) as exc:
                 self._fail(job, str(exc))
                 continue
-            except OSError as exc:
-                self._fail(job, _disk_message(exc))
+            except OSError as exc:  # nothing changed (the store is all or nothing): the job can run again
+                self._fail(
+                    job,
+                    f"{_disk_message(exc)}: POST /v1/jobs/{job.id}/retry or `concord retry {job.id}`",
+                    keep_files=True,
+                )
                 continue
             results[job.id] = result
             if result.pop("changed"):
@@ -141,7 +157,11 @@ class JobRunner:
         try:
             report = self.rebuild(self._progress_writer(rebuild))
         except (OSError, IndexUnavailable, VectorStoreUnavailable) as exc:
-            message = f"the index could not be rebuilt ({_disk_message(exc) if isinstance(exc, OSError) else exc}); the published index is unchanged"
+            reason = f"{_disk_message(exc)}, then" if isinstance(exc, OSError) else f"{exc};"
+            message = (
+                f"the corpus change was made but the index could not be rebuilt ({reason} rebuild it with "
+                "POST /v1/reindex or `concord build`); the published index is unchanged"
+            )
             for job in rebuild:
                 self._fail(job, message)
             if self._on_rebuild:
@@ -181,31 +201,38 @@ class JobRunner:
     def _apply(self, job: Job) -> dict[str, Any]:
         """The store stage of a job; `changed` says whether the corpus changed and needs a rebuild."""
         corpus = self.corpus
+        actor = Actor.of(job)
+        payload = job.payload
         if job.kind == "add":
             stored = []
-            files = job.payload["files"]
-            for done, item in enumerate(files, 1):
-                data = (corpus.files.root / item["staged"]).read_bytes()
-                stored.append(
-                    corpus.store(item["name"], data, job.payload.get("document"), job.sender, job.id)
-                )
+            for done, item in enumerate(payload["files"], 1):
+                staged = corpus.files.root / item["staged"]
+                try:
+                    data = staged.read_bytes()
+                except FileNotFoundError:
+                    raise LookupError(
+                        f"the staged copy of {item['name']!r} is gone ({staged}); upload the file again"
+                    ) from None
+                stored.append(corpus.store(item["name"], data, payload.get("document"), actor))
                 corpus.db.update_job(job.id, done=done)
             return {
                 "files": [s.to_dict() for s in stored],
                 "changed": any(s.duplicate_of is None for s in stored),
             }
         if job.kind == "remove":
-            variant = job.payload.get("variant")
+            variant = payload.get("variant")
             if variant is None:
-                return {**corpus.remove_document(job.payload["document"]), "changed": True}
-            return {**corpus.remove_variant(job.payload["document"], variant), "changed": True}
+                return {**corpus.remove_document(payload["document"], actor), "changed": True}
+            return {**corpus.remove_variant(payload["document"], variant, actor), "changed": True}
         if job.kind == "move":
-            payload = job.payload
-            return {
-                **corpus.move_variant(payload["document"], payload["variant"], payload["to"]),
-                "changed": True,
-            }
+            moved = corpus.move_variant(payload["document"], payload["variant"], payload["to"], actor)
+            return {**moved, "changed": True}
+        if job.kind == "restore":
+            return {**corpus.restore(payload["trash"], actor), "changed": True}
+        if job.kind == "purge":  # the entry was out of the index already
+            return {**corpus.purge(payload["trash"], actor), "changed": False}
         if job.kind == "reindex":
+            corpus.record(actor, "reindex")
             return {"changed": True}
         raise ValueError(f"unknown job kind {job.kind!r}")
 
@@ -213,10 +240,11 @@ class JobRunner:
         self.corpus.db.update_job(job.id, status="succeeded", finished_at=now(), result=result, stage=stage)
         self.corpus.files.drop_staging(job.id)  # only now: a re-run after a crash still has the files
 
-    def _fail(self, job: Job, message: str) -> None:
+    def _fail(self, job: Job, message: str, keep_files: bool = False) -> None:
         log.error("job %s failed: %s", job.id, message)
         self.corpus.db.update_job(job.id, status="failed", finished_at=now(), error=message)
-        self.corpus.files.drop_staging(job.id)
+        if not keep_files:  # kept when the job can be retried as it is
+            self.corpus.files.drop_staging(job.id)
 
     def _progress_writer(self, jobs: list[Job]) -> Callable[[str, int, int], None]:
         last = {"stage": "", "at": 0.0}

@@ -43,6 +43,7 @@ def submit_files(
     sender: str,
     max_bytes: int,
     max_files: int = DEFAULT_MAX_FILES,
+    client: str | None = None,
 ) -> Job:
     """Check every file, stage them durably, and commit a queued `add` job; raise on the first bad input."""
     if not uploads:
@@ -75,32 +76,84 @@ def submit_files(
                 }
             )
         return corpus.db.create_job(
-            "add", origin, sender, {"files": files, "document": document}, job_id=job_id
+            "add", origin, sender, {"files": files, "document": document, "client": client}, job_id=job_id
         )
     except BaseException:
         corpus.files.drop_staging(job_id)
         raise
 
 
-def submit_removal(corpus: Corpus, document: str, variant: str | None, origin: str, sender: str) -> Job:
-    """Queue the removal of a document or of one of its variants; unknown names are refused now."""
+def submit_removal(
+    corpus: Corpus, document: str, variant: str | None, origin: str, sender: str, client: str | None = None
+) -> Job:
+    """Queue moving a document, or one of its variants, to the trash; unknown names are refused now."""
     if corpus.db.document(document) is None:
         raise LookupError(f"no document {document!r}; GET /v1/documents lists them")
     if variant is not None:
         corpus.find_variant(document, variant)
-    return corpus.db.create_job("remove", origin, sender, {"document": document, "variant": variant})
+    payload = {"document": document, "variant": variant, "client": client}
+    return corpus.db.create_job("remove", origin, sender, payload)
 
 
-def submit_move(corpus: Corpus, document: str, variant: str, target: str, origin: str, sender: str) -> Job:
+def submit_move(
+    corpus: Corpus,
+    document: str,
+    variant: str,
+    target: str,
+    origin: str,
+    sender: str,
+    client: str | None = None,
+) -> Job:
     """Queue moving a variant to another document (an operator's correction of an automatic decision)."""
     check_document_id(target)
     corpus.find_variant(document, variant)
     if target == document:
         raise AlreadyThere(f"variant {variant!r} is already in document {document!r}")
-    return corpus.db.create_job(
-        "move", origin, sender, {"document": document, "variant": variant, "to": target}
-    )
+    payload = {"document": document, "variant": variant, "to": target, "client": client}
+    return corpus.db.create_job("move", origin, sender, payload)
 
 
-def submit_reindex(corpus: Corpus, origin: str, sender: str) -> Job:
-    return corpus.db.create_job("reindex", origin, sender, {})
+def submit_restore(corpus: Corpus, entry: str, origin: str, sender: str, client: str | None = None) -> Job:
+    """Queue putting a trash entry back; an unknown entry is refused now."""
+    corpus.trash_entry(entry)
+    return corpus.db.create_job("restore", origin, sender, {"trash": entry, "client": client})
+
+
+def submit_purge(corpus: Corpus, entry: str, origin: str, sender: str, client: str | None = None) -> Job:
+    """Queue deleting a trash entry for good; an unknown entry is refused now."""
+    corpus.trash_entry(entry)
+    return corpus.db.create_job("purge", origin, sender, {"trash": entry, "client": client})
+
+
+def submit_reindex(corpus: Corpus, origin: str, sender: str, client: str | None = None) -> Job:
+    return corpus.db.create_job("reindex", origin, sender, {"client": client})
+
+
+class NotRetryable(ValueError):
+    """A job that cannot run again as it is; the message says what to do instead."""
+
+
+def submit_retry(corpus: Corpus, job_id: str) -> Job:
+    """Queue a failed job again, when it failed before changing the corpus and still has its files."""
+    job = corpus.db.job(job_id)
+    if job is None:
+        raise LookupError(f"no job {job_id!r}; GET /v1/jobs lists them")
+    if job.status != "failed":
+        raise NotRetryable(f"job {job_id} is {job.status}; only a failed job can be retried")
+    if job.stage != "store":
+        raise NotRetryable(
+            f"job {job_id} changed the corpus and failed while rebuilding the index; "
+            "POST /v1/reindex (or `concord build`) rebuilds it"
+        )
+    missing = [
+        f["name"] for f in job.payload.get("files", []) if not (corpus.files.root / f["staged"]).exists()
+    ]
+    if missing:
+        raise NotRetryable(
+            f"job {job_id} no longer has its files ({', '.join(missing)}): its input was refused; "
+            "fix the files and upload them again"
+        )
+    corpus.db.update_job(job_id, status="queued", error=None, finished_at=None)
+    retried = corpus.db.job(job_id)
+    assert retried is not None
+    return retried

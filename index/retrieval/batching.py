@@ -4,6 +4,10 @@ A lone question goes straight through (a free worker takes it at once, no
 fixed wait). Under load, questions that arrive while the passes run queue up
 and the next free worker takes up to `max_batch` of them in one pass. Document
 batches (builds) pass through to the inner embedder unchanged.
+
+One bad question never fails another: when a shared pass raises, each of its
+questions is embedded again alone, so only the one that caused the failure
+gets it.
 """
 
 from __future__ import annotations
@@ -65,9 +69,18 @@ class BatchingEmbedder:
                 batch.append(item)
             try:
                 vectors = self.inner.embed_batch([text for text, _ in batch], "query")
-            except Exception as error:  # each waiting caller gets the failure, the worker lives on
-                for _, future in batch:
-                    future.set_exception(error)
+            except Exception as error:
+                if len(batch) == 1:
+                    batch[0][1].set_exception(error)
+                else:  # isolate the failing question: each one alone, its own outcome
+                    for item in batch:
+                        self._alone(*item)
                 continue
             for (_, future), vector in zip(batch, vectors, strict=True):
                 future.set_result(vector)
+
+    def _alone(self, text: str, future: Future[np.ndarray]) -> None:
+        try:
+            future.set_result(self.inner.embed_batch([text], "query")[0])
+        except Exception as error:  # the worker lives on
+            future.set_exception(error)

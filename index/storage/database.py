@@ -1,10 +1,14 @@
-"""The corpus database: documents, variants, their MinHash bands, jobs and the rebuild lease.
+"""The corpus database: documents, variants, their MinHash bands, jobs, the trash, the audit trail, the lease.
 
 SQLAlchemy Core over SQLite by default, or PostgreSQL when CONCORD_DATABASE_URL names one
 (`postgresql://user@host/db`): the same code, so service replicas on several machines share
 the corpus, the job queue and the rebuild lease. The
-schema carries a version that start-up checks; an older or newer database is
-refused with a message instead of being misread.
+schema carries a version that start-up checks: an older database is upgraded in
+place (each step below is additive), a newer one is refused with a message
+instead of being misread.
+
+The audit table is append-only: rows are inserted in the same transaction as
+the change they record, never updated or deleted.
 """
 
 from __future__ import annotations
@@ -45,7 +49,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# How to bring a database of each older version up to the next: version 2 added the trash and audit
+# tables (created by `create_all`) and the time a job was last found interrupted.
+_UPGRADES: dict[int, list[str]] = {1: ["ALTER TABLE jobs ADD COLUMN interrupted_at VARCHAR(40)"]}
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "interrupted")
 FINAL_STATUSES = frozenset({"succeeded", "failed"})
 JOB_STAGES = ("store", "segment", "collate", "embed", "index", "publish")
@@ -107,6 +114,38 @@ jobs_table = Table(
     Column("result", Text),
     Column("error", Text),
     Column("attempts", Integer, nullable=False, default=0),
+    Column("interrupted_at", String(40)),
+)
+
+# A removal, kept until `expires_at`: the removed variants' rows (JSON, with their signatures) and,
+# under the corpus folder's `.trash/<id>/`, their files. Restoring puts both back.
+trash_table = Table(
+    "trash",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("document_id", String(64), nullable=False, index=True),
+    Column("variant_id", String(128)),  # None: the whole document was removed
+    Column("document", Text, nullable=False),  # the document row as it was (JSON)
+    Column("variants", Text, nullable=False),  # the variant rows as they were (JSON)
+    Column("removed_at", String(40), nullable=False),
+    Column("removed_by", Text, nullable=False),
+    Column("job_id", String(40)),
+    Column("expires_at", String(40), nullable=False, index=True),
+)
+
+audit_table = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("document_id", String(64)),
+    Column("variant_id", String(128)),
+    Column("caller", Text, nullable=False),  # who: `api:<key hash>`, `cli:<user>`, `inbox:<path>`, …
+    Column("origin", String(20), nullable=False),  # api, cli, inbox, serve, seed, retention
+    Column("client", Text),  # the HTTP client's address, when it came over HTTP
+    Column("job_id", String(40)),
+    Column("detail", Text, nullable=False),  # JSON: what changed
 )
 
 leases_table = Table(
@@ -172,11 +211,117 @@ class Job:
     result: dict[str, Any] | None = None
     error: str | None = None
     attempts: int = 0
+    interrupted_at: str | None = None  # the last time a stopped process was found to have left it running
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in vars(self).items() if k != "payload"} | {
             "files": [f["name"] for f in self.payload.get("files", [])],
             "document": self.payload.get("document"),
+        }
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asked for a change and from where, as the audit trail records it (never a key itself)."""
+
+    caller: str
+    origin: str
+    client: str | None = None
+    job_id: str | None = None
+
+    @classmethod
+    def of(cls, job: Job) -> Actor:
+        return cls(job.sender, job.origin, job.payload.get("client"), job.id)
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One change to the corpus: when, what, who, from where, and the job that made it."""
+
+    at: str
+    action: str  # add, remove, move, restore, purge, reindex
+    document_id: str | None
+    variant_id: str | None
+    caller: str
+    origin: str
+    client: str | None
+    job_id: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+    @classmethod
+    def of(
+        cls, actor: Actor, action: str, document_id: str | None, variant_id: str | None, **detail: Any
+    ) -> AuditEvent:
+        return cls(
+            now(),
+            action,
+            document_id,
+            variant_id,
+            actor.caller,
+            actor.origin,
+            actor.client,
+            actor.job_id,
+            detail,
+        )
+
+    def to_row(self) -> dict[str, Any]:
+        row = {k: v for k, v in vars(self).items() if k != "id"}
+        row["detail"] = json.dumps(self.detail, ensure_ascii=False)
+        return row
+
+    @classmethod
+    def from_row(cls, row: Any) -> AuditEvent:
+        data = dict(row._mapping)
+        data["detail"] = json.loads(data["detail"] or "{}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class TrashEntry:
+    """A removed document or variant, kept with its rows and files until it expires or is restored."""
+
+    id: str
+    document_id: str
+    variant_id: str | None
+    document: dict[str, Any]
+    variants: list[dict[str, Any]]
+    removed_at: str
+    removed_by: str
+    job_id: str | None
+    expires_at: str
+
+    def to_row(self) -> dict[str, Any]:
+        row = dict(vars(self))
+        row["document"] = json.dumps(self.document, ensure_ascii=False)
+        row["variants"] = json.dumps(self.variants, ensure_ascii=False)
+        return row
+
+    @classmethod
+    def from_row(cls, row: Any) -> TrashEntry:
+        data = dict(row._mapping)
+        data["document"] = json.loads(data["document"])
+        data["variants"] = json.loads(data["variants"])
+        return cls(**data)
+
+    def summary(self) -> dict[str, Any]:
+        """What the API and the CLI show: no signatures."""
+        return {
+            "id": self.id,
+            "document": self.document_id,
+            "variant": self.variant_id,
+            "title": self.document.get("title", ""),
+            "variants": [
+                {
+                    k: v[k]
+                    for k in ("id", "file_name", "original_name", "sha256", "size", "sender", "arrived_at")
+                }
+                for v in self.variants
+            ],
+            "removed_at": self.removed_at,
+            "removed_by": self.removed_by,
+            "job": self.job_id,
+            "expires_at": self.expires_at,
         }
 
 
@@ -221,6 +366,8 @@ class CorpusDatabase:
                     ).scalar()
                     if version is None:
                         conn.execute(insert(meta_table).values(key="schema", value=str(SCHEMA_VERSION)))
+                    elif int(version) < SCHEMA_VERSION:
+                        self._upgrade(conn, int(version))
                     elif int(version) != SCHEMA_VERSION:
                         raise DatabaseError(
                             f"the corpus database at {self.url} has schema version {version}, this version "
@@ -232,6 +379,14 @@ class CorpusDatabase:
                 if attempt == 2:
                     raise
                 time.sleep(0.2 * (attempt + 1))
+
+    @staticmethod
+    def _upgrade(conn: Connection, version: int) -> None:
+        """Bring an older schema up to this version in the caller's transaction (all steps or none)."""
+        for step in range(version, SCHEMA_VERSION):
+            for statement in _UPGRADES.get(step, []):
+                conn.exec_driver_sql(statement)
+        conn.execute(update(meta_table).where(meta_table.c.key == "schema").values(value=str(SCHEMA_VERSION)))
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -394,8 +549,12 @@ class CorpusDatabase:
             return _job(row) if row else None
 
     def jobs(self, status: str | None = None, limit: int = 100) -> list[Job]:
+        """The newest jobs, of one status when given; `interrupted` also finds jobs that were
+        interrupted and have run again since (their `interrupted_at` says when)."""
         query = select(jobs_table).order_by(jobs_table.c.created_at.desc()).limit(limit)
-        if status is not None:
+        if status == "interrupted":
+            query = query.where((jobs_table.c.status == status) | jobs_table.c.interrupted_at.is_not(None))
+        elif status is not None:
             query = query.where(jobs_table.c.status == status)
         with self.engine.connect() as conn:
             return [_job(r) for r in conn.execute(query)]
@@ -410,11 +569,17 @@ class CorpusDatabase:
         with self.engine.connect() as conn:
             return [_job(r) for r in conn.execute(query)]
 
-    def has_work(self) -> bool:
-        """Whether any job waits to run or was left running: a read, so an idle poll writes nothing."""
+    def has_work(self, at: str | None = None) -> bool:
+        """Whether any job waits to run or was left running, or (given the time) a trash entry has
+        expired: reads only, so an idle poll writes nothing."""
         query = select(jobs_table.c.id).where(jobs_table.c.status.in_(("queued", "interrupted", "running")))
         with self.engine.connect() as conn:
-            return conn.execute(query.limit(1)).first() is not None
+            if conn.execute(query.limit(1)).first() is not None:
+                return True
+            if at is None:
+                return False
+            expired = select(trash_table.c.id).where(trash_table.c.expires_at <= at).limit(1)
+            return conn.execute(expired).first() is not None
 
     def job_counts(self) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -440,9 +605,81 @@ class CorpusDatabase:
                 conn.execute(
                     update(jobs_table)
                     .where(jobs_table.c.id.in_(ids))
-                    .values(status="interrupted", error="the process running it stopped; it will run again")
+                    .values(
+                        status="interrupted",
+                        interrupted_at=now(),
+                        error="the process running it stopped; it will run again",
+                    )
                 )
             return ids
+
+    # -- the trash -------------------------------------------------------
+
+    def add_trash(self, conn: Connection, entry: TrashEntry) -> None:
+        conn.execute(insert(trash_table).values(**entry.to_row()))
+
+    def trash(self, document_id: str | None = None) -> list[TrashEntry]:
+        query = select(trash_table).order_by(trash_table.c.removed_at.desc())
+        if document_id is not None:
+            query = query.where(trash_table.c.document_id == document_id)
+        with self.engine.connect() as conn:
+            return [TrashEntry.from_row(r) for r in conn.execute(query)]
+
+    def trash_entry(self, entry_id: str) -> TrashEntry | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(trash_table).where(trash_table.c.id == entry_id)).first()
+            return TrashEntry.from_row(row) if row else None
+
+    def expired_trash(self, at: str) -> list[TrashEntry]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(trash_table).where(trash_table.c.expires_at <= at))
+            return [TrashEntry.from_row(r) for r in rows]
+
+    def remove_trash(self, conn: Connection, entry_id: str) -> None:
+        conn.execute(delete(trash_table).where(trash_table.c.id == entry_id))
+
+    def restore_variant_row(self, conn: Connection, row: dict[str, Any]) -> int:
+        """Insert a variant row kept in the trash (its signature and bands with it); the new pk."""
+        record = {k: v for k, v in row.items() if k not in ("pk", "minhash", "bands")}
+        return self.add_variant(conn, record, bytes.fromhex(row["minhash"]), row["bands"])
+
+    def variant_row(self, conn: Connection, pk: int) -> dict[str, Any]:
+        """A variant's whole row with its signature and band keys, as the trash keeps it (JSON-able)."""
+        row = conn.execute(select(variants_table).where(variants_table.c.pk == pk)).one()
+        data = dict(row._mapping)
+        data["minhash"] = (data["minhash"] or b"").hex()
+        data["bands"] = list(
+            conn.execute(select(bands_table.c.key).where(bands_table.c.variant_pk == pk)).scalars()
+        )
+        return data
+
+    def document_row(self, conn: Connection, document_id: str) -> dict[str, Any]:
+        row = conn.execute(select(documents_table).where(documents_table.c.id == document_id)).one()
+        return dict(row._mapping)
+
+    def restore_document_row(self, conn: Connection, row: dict[str, Any]) -> None:
+        conn.execute(insert(documents_table).values(**row))
+
+    def trash_has(self, conn: Connection, entry_id: str) -> bool:
+        return conn.execute(select(trash_table.c.id).where(trash_table.c.id == entry_id)).first() is not None
+
+    # -- the audit trail --------------------------------------------------
+
+    def record(self, conn: Connection, event: AuditEvent) -> None:
+        """Append one audit row, in the transaction of the change it records."""
+        conn.execute(insert(audit_table).values(**event.to_row()))
+
+    def audit(
+        self, limit: int = 100, before: int | None = None, document_id: str | None = None
+    ) -> list[AuditEvent]:
+        """Audit rows, newest first; `before` pages back from a row id."""
+        query = select(audit_table).order_by(audit_table.c.id.desc()).limit(limit)
+        if before is not None:
+            query = query.where(audit_table.c.id < before)
+        if document_id is not None:
+            query = query.where(audit_table.c.document_id == document_id)
+        with self.engine.connect() as conn:
+            return [AuditEvent.from_row(r) for r in conn.execute(query)]
 
     # -- the rebuild lease ------------------------------------------------
 

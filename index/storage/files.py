@@ -1,18 +1,23 @@
 """Durable files: write to a temporary name, fsync, rename, fsync the folder; the corpus folder layout.
 
 The corpus directory holds one folder per document with its variant files
-(`<corpus>/<document>/<variant>.txt`) and `.incoming/`, where an upload is
-staged durably before its job is acknowledged.
+(`<corpus>/<document>/<variant>.txt`); `.incoming/`, where an upload is
+staged durably before its job is acknowledged; `.trash/<entry>/`, the files
+of removed variants until they are restored or purged; and `.journal/`, one
+entry per change to the files under way (see `index.storage.corpus`).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import uuid
 from pathlib import Path
 
 INCOMING = ".incoming"
+TRASH = ".trash"
+JOURNAL = ".journal"
 
 
 def fsync_dir(path: Path) -> None:
@@ -45,6 +50,27 @@ def remove_durably(path: Path) -> None:
         fsync_dir(path.parent)
 
 
+def move_durably(source: Path, target: Path) -> None:
+    """Rename `source` to `target` (one folder tree, so atomic) and make both folders' entries durable."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    fsync_dir(target.parent)
+    if source.parent != target.parent:
+        fsync_dir(source.parent)
+
+
+def remove_if_empty(folder: Path) -> None:
+    """Drop a folder a change left empty (a document's, a trash entry's); never one that holds a file.
+
+    A folder that is not empty or already gone is fine; any other failure (the disk) is raised, so
+    the change's journal entry stays and the folder is removed when it is settled."""
+    try:
+        folder.rmdir()
+    except OSError as exc:
+        if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
+            raise
+
+
 class CorpusFiles:
     """Where variant files live on disk."""
 
@@ -53,6 +79,13 @@ class CorpusFiles:
 
     def variant_path(self, document_id: str, file_name: str) -> Path:
         return self.root / document_id / file_name
+
+    def trash_path(self, entry_id: str, file_name: str) -> Path:
+        return self.root / TRASH / entry_id / file_name
+
+    @property
+    def journal_dir(self) -> Path:
+        return self.root / JOURNAL
 
     def staging_dir(self, job_id: str) -> Path:
         return self.root / INCOMING / job_id

@@ -7,22 +7,25 @@ from collections.abc import Callable
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from index.corpus.documents import DocumentIdError
-from index.corpus.variants import VariantError
+from index.corpus.documents import DOCUMENT_ID_PATTERN, DocumentIdError
+from index.corpus.variants import DEFAULT_MAX_VARIANT_BYTES, VariantError
 from index.jobs.runner import JobWorker
 from index.jobs.submit import (
+    DEFAULT_MAX_FILES,
     AlreadyThere,
+    NotRetryable,
     TooManyFiles,
     submit_files,
     submit_move,
     submit_reindex,
     submit_removal,
 )
+from index.storage.corpus import Conflict
 from index.storage.database import Job
 from service.deps import Admin, Asker, CorpusDep, Reader, WorkerDep
 from service.errors import ApiError
 from service.models import DocumentInfo, JobInfo, MoveRequest, VariantText
-from service.uploads import read_upload_form
+from service.uploads import PASTED_TEXT_NAME, read_upload_form
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -30,8 +33,24 @@ _VARIANT_ERROR_STATUS = {
     "unsupported_type": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     "too_large": status.HTTP_413_CONTENT_TOO_LARGE,
 }
-_UPLOAD_BODY = {
-    "requestBody": {
+
+
+def upload_body(max_files: int, max_bytes: int) -> dict:
+    """The upload's request body as the service takes it: text parts within the limits, a valid document id.
+
+    Each `files` part is text (a JSON Schema string with `contentMediaType: text/plain`: what its bytes
+    must decode to), sent as a file (`curl -F files=@a.txt`, a .txt or .md name) or as the text itself
+    (`-F 'files=<a.txt'`). A repeated multipart field is one value or several, hence the `anyOf`."""
+    text = {
+        "type": "string",
+        "contentMediaType": "text/plain",
+        "minLength": 1,
+        # Characters, at most 4 bytes each in UTF-8: always within the byte limit.
+        "maxLength": max(1, max_bytes // 4),
+        # Some text that is not white space, and no NUL (the mark of a binary file).
+        "pattern": r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+    }
+    return {
         "required": True,
         "content": {
             "multipart/form-data": {
@@ -41,37 +60,41 @@ _UPLOAD_BODY = {
                     "additionalProperties": False,
                     "properties": {
                         "files": {
-                            "type": "array",
-                            "minItems": 1,
-                            "items": {"type": "string", "format": "binary", "contentMediaType": "text/plain"},
-                            "description": "One or more plain-text variants (.txt or .md; UTF-8, UTF-16 or GB18030).",
+                            "anyOf": [
+                                text,
+                                {"type": "array", "minItems": 1, "maxItems": max_files, "items": text},
+                            ],
+                            "description": f"One to {max_files} plain-text variants (.txt or .md; UTF-8, UTF-16 "
+                            f"with a BOM, or GB18030), each at most {max_bytes} bytes; PDF, Word and images are "
+                            f"refused with 415. A part without a file name is the text itself, named "
+                            f"`{PASTED_TEXT_NAME}`.",
                         },
                         "document": {
                             "type": "string",
-                            "description": "Attach to this document id (created when new); "
-                            "without it the service decides by comparing the text with every document.",
+                            "pattern": DOCUMENT_ID_PATTERN,
+                            "description": "Attach to this document id (created when new); without it the "
+                            "service decides by comparing the text with every document.",
                         },
                     },
-                }
+                },
             }
         },
     }
-}
 
 
 def job_info(job: Job) -> JobInfo:
     return JobInfo.model_validate(job.to_dict())
 
 
-def _refused(exc: Exception) -> HTTPException:
+def refused(exc: Exception) -> HTTPException:
     if isinstance(exc, VariantError):
         return HTTPException(
             _VARIANT_ERROR_STATUS.get(exc.kind, status.HTTP_400_BAD_REQUEST), detail=str(exc)
         )
-    if isinstance(exc, AlreadyThere):
+    if isinstance(exc, AlreadyThere | Conflict | NotRetryable):
         return HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
-    if isinstance(exc, TooManyFiles):
-        return HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, detail=str(exc))
+    if isinstance(exc, TooManyFiles):  # a count the schema states (maxItems), not a size
+        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc))
     if isinstance(exc, LookupError):
         return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc.args[0]))
     if isinstance(exc, OSError):
@@ -82,15 +105,22 @@ def _refused(exc: Exception) -> HTTPException:
     return HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc))
 
 
-_WRITE_ERRORS = (VariantError, DocumentIdError, TooManyFiles, LookupError, ValueError, OSError)
+WRITE_ERRORS = (VariantError, DocumentIdError, TooManyFiles, LookupError, ValueError, OSError)
 
 
-def _queue(worker: JobWorker, submit: Callable[..., Job], *args: object) -> JobInfo:
+def client_of(request: Request) -> str | None:
+    """The address a request came from, for the audit trail."""
+    return request.client.host if request.client else None
+
+
+def queue_job(
+    request: Request, worker: JobWorker, submit: Callable[..., Job], *args: object, **kwargs: object
+) -> JobInfo:
     """Submit a job (refusals become 4xx that change nothing) and wake the worker for it."""
     try:
-        job = submit(*args)
-    except _WRITE_ERRORS as exc:
-        raise _refused(exc) from None
+        job = submit(*args, client=client_of(request), **kwargs)
+    except WRITE_ERRORS as exc:
+        raise refused(exc) from None
     worker.wake()
     return job_info(job)
 
@@ -173,8 +203,8 @@ def variant_text(
     "/documents",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobInfo,
-    openapi_extra=_UPLOAD_BODY,
-    responses={400: {}, 401: {}, 403: {}, 413: {}, 415: {}},
+    openapi_extra={"requestBody": upload_body(DEFAULT_MAX_FILES, DEFAULT_MAX_VARIANT_BYTES)},
+    responses={400: {}, 401: {}, 403: {}, 413: {}, 415: {}, 422: {}},
 )
 async def upload_documents(request: Request, corpus: CorpusDep, worker: WorkerDep, who: Admin) -> JobInfo:
     """Upload one or more variants; answered at once with a job (GET /v1/jobs/{id} follows it)."""
@@ -191,9 +221,10 @@ async def upload_documents(request: Request, corpus: CorpusDep, worker: WorkerDe
             sender,
             settings.max_variant_bytes,
             settings.max_files_per_upload,
+            client_of(request),
         )
-    except _WRITE_ERRORS as exc:
-        raise _refused(exc) from None
+    except WRITE_ERRORS as exc:
+        raise refused(exc) from None
     worker.wake()
     return job_info(job)
 
@@ -204,9 +235,15 @@ async def upload_documents(request: Request, corpus: CorpusDep, worker: WorkerDe
     response_model=JobInfo,
     responses={404: {}},
 )
-def delete_document(document_id: str, corpus: CorpusDep, worker: WorkerDep, who: Admin) -> JobInfo:
-    """Remove a document and all its variants; the index is rebuilt without them."""
-    return _queue(worker, submit_removal, corpus, document_id, None, "api", f"api:{who.fingerprint}")
+def delete_document(
+    request: Request, document_id: str, corpus: CorpusDep, worker: WorkerDep, who: Admin
+) -> JobInfo:
+    """Move a document and all its variants to the trash; the index is rebuilt without them.
+
+    The job's result names the trash entry, which POST /v1/trash/{id}/restore puts back."""
+    return queue_job(
+        request, worker, submit_removal, corpus, document_id, None, "api", f"api:{who.fingerprint}"
+    )
 
 
 @router.delete(
@@ -216,10 +253,12 @@ def delete_document(document_id: str, corpus: CorpusDep, worker: WorkerDep, who:
     responses={404: {}},
 )
 def delete_variant(
-    document_id: str, variant_id: str, corpus: CorpusDep, worker: WorkerDep, who: Admin
+    request: Request, document_id: str, variant_id: str, corpus: CorpusDep, worker: WorkerDep, who: Admin
 ) -> JobInfo:
-    """Remove one variant (the document goes too when it was the last)."""
-    return _queue(worker, submit_removal, corpus, document_id, variant_id, "api", f"api:{who.fingerprint}")
+    """Move one variant to the trash (the document goes too when it was the last); restorable."""
+    return queue_job(
+        request, worker, submit_removal, corpus, document_id, variant_id, "api", f"api:{who.fingerprint}"
+    )
 
 
 @router.post(
@@ -229,15 +268,29 @@ def delete_variant(
     responses={404: {}, 409: {}},
 )
 def move_variant(
-    document_id: str, variant_id: str, body: MoveRequest, corpus: CorpusDep, worker: WorkerDep, who: Admin
+    request: Request,
+    document_id: str,
+    variant_id: str,
+    body: MoveRequest,
+    corpus: CorpusDep,
+    worker: WorkerDep,
+    who: Admin,
 ) -> JobInfo:
     """Move a variant to another document, correcting the service's automatic decision."""
-    return _queue(
-        worker, submit_move, corpus, document_id, variant_id, body.to, "api", f"api:{who.fingerprint}"
+    return queue_job(
+        request,
+        worker,
+        submit_move,
+        corpus,
+        document_id,
+        variant_id,
+        body.to,
+        "api",
+        f"api:{who.fingerprint}",
     )
 
 
 @router.post("/reindex", status_code=status.HTTP_202_ACCEPTED, response_model=JobInfo)
-def reindex(corpus: CorpusDep, worker: WorkerDep, who: Admin) -> JobInfo:
+def reindex(request: Request, corpus: CorpusDep, worker: WorkerDep, who: Admin) -> JobInfo:
     """Rebuild the index from the corpus as it is (after changing settings, say)."""
-    return _queue(worker, submit_reindex, corpus, "api", f"api:{who.fingerprint}")
+    return queue_job(request, worker, submit_reindex, corpus, "api", f"api:{who.fingerprint}")

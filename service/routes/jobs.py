@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request, status
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 
+from index.jobs.submit import NotRetryable, submit_retry
 from index.storage.database import JOB_STATUSES
-from service.deps import CorpusDep, Reader
+from service.deps import Admin, CorpusDep, Reader, WorkerDep
 from service.errors import ApiError
 from service.models import JobInfo, JobList
-from service.routes.documents import job_info
+from service.routes.documents import job_info, refused
 
 router = APIRouter(tags=["jobs"])
 
@@ -42,6 +44,22 @@ def list_jobs(
             "invalid_request",
         )
     return JobList(jobs=[job_info(j) for j in corpus.db.jobs(status_filter, limit)])
+
+
+@router.post(
+    "/v1/jobs/{job_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=JobInfo,
+    responses={404: {}, 409: {}},
+)
+async def retry_job(job_id: str, corpus: CorpusDep, worker: WorkerDep, _who: Admin) -> JobInfo:
+    """Queue a failed upload again with the files it staged (when it failed while storing them)."""
+    try:
+        job = await run_in_threadpool(submit_retry, corpus, job_id)
+    except (LookupError, NotRetryable) as exc:
+        raise refused(exc) from None
+    worker.wake()
+    return job_info(job)
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -13,6 +13,7 @@ from service.errors import ApiError
 from service.models import Answer, ClauseGroup, QueryRequest, QueryResponse
 
 router = APIRouter(prefix="/v1", tags=["query"], dependencies=[Depends(require_ask)])
+UNKNOWN_NAMED = 5  # an error names this many unknown ids, then counts the rest
 
 
 def _clause_group(rank: int, hit: Hit, index: LoadedIndex) -> ClauseGroup:
@@ -54,9 +55,11 @@ async def query(request: QueryRequest, searcher: SearcherDep) -> Response:
     if request.documents is not None:
         unknown = sorted(set(request.documents) - set(titles))
         if unknown:
+            named = ", ".join(repr(d[:80]) for d in unknown[:UNKNOWN_NAMED])
+            more = f" and {len(unknown) - UNKNOWN_NAMED} more" if len(unknown) > UNKNOWN_NAMED else ""
             raise ApiError(
                 status.HTTP_404_NOT_FOUND,
-                f"documents: unknown document id(s) {', '.join(unknown)}; GET /v1/documents lists them",
+                f"documents: unknown document id(s) {named}{more}; GET /v1/documents lists them",
                 "unknown_document",
             )
     result = await run_in_threadpool(searcher.search, request.question, request.top_k, request.documents)

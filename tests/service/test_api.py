@@ -72,9 +72,10 @@ def test_malformed_bodies_get_a_4xx_never_a_500(client: TestClient) -> None:
 
 
 def test_health_readiness_and_docs(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok", "detail": None, "index": None}
+    assert client.get("/healthz").json() == {"status": "ok", "degraded": False, "detail": None, "index": None}
     ready = client.get("/readyz").json()
     assert ready["status"] == "ready" and ready["index"]["clause_groups"] > 0
+    assert ready["degraded"] is False and ready["detail"] is None
     assert client.get("/docs").status_code == 200
     assert "/v1/query" in client.get("/openapi.json").json()["paths"]
 

@@ -88,7 +88,7 @@ BAD_UPLOADS = [
         [("latin.txt", "café crème".encode("latin-1"))], None, 400, "neither UTF-8 nor GB18030", id="not-utf8"
     ),
     pytest.param([("big.txt", "字".encode() * 70_000)], None, 413, "over the 195.3 KB limit", id="over-size"),
-    pytest.param([(f"v{i}.txt", b"text") for i in range(4)], None, 413, "at most 3", id="too-many-files"),
+    pytest.param([(f"v{i}.txt", b"text") for i in range(4)], None, 422, "at most 3", id="too-many-files"),
     pytest.param([("../escape.txt", "正文。".encode())], None, 400, "not a path", id="dot-dot"),
     pytest.param([("/etc/passwd.txt", "正文。".encode())], None, 400, "not a path", id="absolute"),
     pytest.param(

@@ -53,3 +53,52 @@ def test_an_unwritable_index_folder_fails_the_job_and_keeps_the_published_index(
     assert failed.status == "failed"
     assert "could not write" in failed.error and "published index is unchanged" in failed.error
     assert (tmp_path / "index").resolve() == published
+
+
+def test_a_store_that_fails_on_the_disk_keeps_the_upload_and_is_retried(
+    tmp_path: Path, embedder, shared_cache, monkeypatch
+) -> None:
+    import errno
+
+    import index.storage.corpus as corpus_module
+    from index.jobs.submit import submit_retry
+
+    runner = _runner(tmp_path, embedder, shared_cache)
+    corpus = runner.corpus
+    before = {(v.document_id, v.id) for v in corpus.db.variants()}
+    job = submit_files(
+        corpus, [Upload("note.txt", "湖南省关于职业技能培训的补充说明。".encode())], "note", "t", "t", 10**7
+    )
+
+    def full_disk(path: Path, data: bytes) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(corpus_module, "write_durably", full_disk)
+        runner.run_pending()
+    failed = corpus.db.job(job.id)
+    assert failed.status == "failed" and failed.stage == "store"
+    assert "No space left" in failed.error and f"/v1/jobs/{job.id}/retry" in failed.error
+    assert {(v.document_id, v.id) for v in corpus.db.variants()} == before
+    assert not (corpus.files.root / "note").exists()  # no empty document folder
+    assert (corpus.files.root / failed.payload["files"][0]["staged"]).exists()  # kept for the retry
+
+    assert submit_retry(corpus, job.id).status == "queued"
+    runner.run_pending()
+    retried = corpus.db.job(job.id)
+    assert retried.status == "succeeded" and retried.attempts == 2
+    assert ("note", "note") in {(v.document_id, v.id) for v in corpus.db.variants()}
+
+
+def test_a_job_a_stopped_process_left_running_shows_as_interrupted(
+    tmp_path: Path, embedder, shared_cache
+) -> None:
+    runner = _runner(tmp_path, embedder, shared_cache)
+    db = runner.corpus.db
+    job = submit_reindex(runner.corpus, "t", "t")
+    db.update_job(job.id, status="running", attempts=1)  # as a process killed mid-rebuild leaves it
+    report = runner.run_pending()
+    assert report is not None and report.interrupted == [job.id]
+    ran = db.job(job.id)
+    assert ran.status == "succeeded" and ran.attempts == 2 and ran.interrupted_at is not None
+    assert [j.id for j in db.jobs("interrupted", 10)] == [job.id]

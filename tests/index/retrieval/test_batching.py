@@ -93,3 +93,29 @@ def test_the_real_model_through_the_workers_gives_the_same_vectors(embedder) -> 
         batching.close()
     direct = np.vstack([embedder.embed_batch([q], "query") for q in questions])
     assert (vectors * direct).sum(axis=1).min() >= 0.99999
+
+
+def test_a_failing_question_in_a_shared_pass_fails_alone() -> None:
+    """One bad question among many: each good one still gets its own vector, the bad one its error."""
+    inner = SlowFakeEmbedder(pause=0.01, fail_on="bad")
+    batching = BatchingEmbedder(inner, max_batch=8)
+    questions = ["bad" if i % 5 == 0 else f"question {i}" for i in range(30)]
+
+    def ask(question: str) -> np.ndarray | Exception:
+        try:
+            return batching.embed_batch([question], "query")
+        except RuntimeError as error:
+            return error
+
+    try:
+        with ThreadPoolExecutor(16) as pool:
+            outcomes = list(pool.map(ask, questions))
+    finally:
+        batching.close()
+    assert max(inner.passes) > 1  # the failing question did share passes with good ones
+    for question, outcome in zip(questions, outcomes, strict=True):
+        if question == "bad":
+            assert isinstance(outcome, RuntimeError)
+        else:
+            assert isinstance(outcome, np.ndarray)
+            assert np.array_equal(outcome, inner.embed_batch([question], "query"))

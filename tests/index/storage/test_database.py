@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from index.storage.database import CorpusDatabase, DatabaseError
+from index.storage.database import Actor, CorpusDatabase, DatabaseError
 
 
 def test_a_database_of_another_schema_version_is_refused(tmp_path: Path) -> None:
@@ -58,7 +58,7 @@ def test_variants_signed_under_an_older_version_are_re_signed_and_match_again(tm
     corpus = Corpus(CorpusDatabase(f"sqlite:///{tmp_path / 'c.db'}"), tmp_path / "corpus")
     assert corpus.ensure_signatures() == 0  # an empty database is simply marked current
     first, second = sorted(SEEDS.glob("*.txt"))[:2]
-    stored = corpus.store(first.name, first.read_bytes(), "notice", "test", None)
+    stored = corpus.store(first.name, first.read_bytes(), "notice", Actor("test", "test"))
     [record] = corpus.db.variants()
     with corpus.db.transaction() as conn:  # as an old database holds it: another family, stale bands
         corpus.db.replace_signature(conn, record.pk, bytes(512), ["0:stale"])
@@ -66,6 +66,6 @@ def test_variants_signed_under_an_older_version_are_re_signed_and_match_again(tm
     assert corpus.ensure_signatures() == 1
     assert corpus.db.get_meta("signature_version") == str(SIGNATURE_VERSION)
     assert corpus.ensure_signatures() == 0
-    again = corpus.store(second.name, second.read_bytes(), None, "test", None)
+    again = corpus.store(second.name, second.read_bytes(), None, Actor("test", "test"))
     assert again.document == stored.document == "notice"
     assert again.assignment is not None and again.assignment.decision == "matched"

@@ -1,0 +1,107 @@
+"""The corpus: removals go to the trash and come back byte for byte; every change leaves an audit row."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from index.storage.corpus import Conflict, Corpus
+from index.storage.database import Actor, CorpusDatabase, now
+from tests.conftest import SEEDS
+
+OPERATOR = Actor("api:3f1c2a9e", "api", "127.0.0.1")
+
+
+def corpus_at(root: Path, trash_days: float = 30.0) -> Corpus:
+    return Corpus(CorpusDatabase(f"sqlite:///{root / 'c.db'}"), root / "corpus", trash_days)
+
+
+def sha_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Corpus:
+    corpus = corpus_at(tmp_path)
+    for path in sorted(SEEDS.glob("*.txt"))[:3]:
+        corpus.store(path.name, path.read_bytes(), "notice", OPERATOR)
+    return corpus
+
+
+def test_a_removed_variant_is_in_the_trash_and_restored_with_the_same_bytes(corpus: Corpus) -> None:
+    record = corpus.db.variants("notice")[0]
+    path = corpus.files.variant_path("notice", record.file_name)
+    before = sha_of(path)
+    removed = corpus.remove_variant("notice", record.id, OPERATOR)
+    assert not path.exists()
+    assert record.id not in {v.id for v in corpus.db.variants("notice")}
+    entry = corpus.trash_entry(str(removed["trash"]))
+    assert sha_of(corpus.files.trash_path(entry.id, record.file_name)) == before
+    assert entry.removed_by == OPERATOR.caller and entry.variants[0]["original_name"] == record.original_name
+
+    restored = corpus.restore(entry.id, OPERATOR)
+    assert restored["variants"] == [record.id]
+    assert sha_of(path) == before == corpus.find_variant("notice", record.id).sha256
+    assert corpus.db.trash() == []
+    assert not (corpus.files.root / ".trash" / entry.id).exists()
+    actions = [(e.action, e.variant_id, e.caller, e.client) for e in corpus.db.audit(limit=2)]
+    assert actions == [
+        ("restore", record.id, OPERATOR.caller, "127.0.0.1"),
+        ("remove", record.id, OPERATOR.caller, "127.0.0.1"),
+    ]
+
+
+def test_a_removed_document_comes_back_whole_and_its_folder_is_gone_meanwhile(corpus: Corpus) -> None:
+    shas = {v.id: v.sha256 for v in corpus.db.variants("notice")}
+    removed = corpus.remove_document("notice", OPERATOR)
+    assert removed["document_removed"] is True
+    assert corpus.db.document("notice") is None and not (corpus.files.root / "notice").exists()
+    corpus.restore(str(removed["trash"]), OPERATOR)
+    assert corpus.db.document("notice") is not None
+    assert {v.id: v.sha256 for v in corpus.db.variants("notice")} == shas
+    for record in corpus.db.variants("notice"):
+        text = corpus.files.variant_path("notice", record.file_name).read_bytes()
+        assert hashlib.sha256(text).hexdigest() == record.sha256
+
+
+def test_a_restore_over_a_taken_id_gets_a_suffix_and_over_the_same_bytes_is_refused(corpus: Corpus) -> None:
+    record = corpus.db.variants("notice")[0]
+    original = corpus.files.variant_path("notice", record.file_name).read_bytes()
+    entry = str(corpus.remove_variant("notice", record.id, OPERATOR)["trash"])
+    corpus.store(record.original_name, original, "notice", OPERATOR)  # the same bytes, stored again
+    with pytest.raises(Conflict, match="stored again"):
+        corpus.restore(entry, OPERATOR)
+    assert corpus.trash_entry(entry)  # refused: nothing changed
+    corpus.remove_variant("notice", record.id, OPERATOR)
+    corpus.store(f"{record.id}.txt", "另一份完全不同的文本。".encode(), "notice", OPERATOR)
+    restored = corpus.restore(entry, OPERATOR)
+    assert restored["renamed"] == {record.id: f"{record.id}-2"}
+
+
+def test_a_purge_deletes_the_files_for_good_and_expired_entries_are_purged(tmp_path: Path) -> None:
+    corpus = corpus_at(tmp_path, trash_days=0)
+    path = sorted(SEEDS.glob("*.txt"))[0]
+    stored = corpus.store(path.name, path.read_bytes(), "notice", OPERATOR)
+    sha = corpus.find_variant("notice", stored.variant).sha256
+    entry = str(corpus.remove_variant("notice", stored.variant, OPERATOR)["trash"])
+    assert corpus.db.has_work(now()) and not corpus.db.has_work()  # an expired entry is the runner's work
+    assert corpus.purge_expired(OPERATOR) == [entry]
+    assert corpus.db.trash() == [] and not (corpus.files.root / ".trash" / entry).exists()
+    with pytest.raises(LookupError, match="no trash entry"):
+        corpus.restore(entry, OPERATOR)
+    purge = corpus.db.audit(limit=1)[0]
+    assert purge.action == "purge" and purge.detail["sha256"] == [sha]
+
+
+def test_a_move_renames_the_file_and_leaves_no_empty_folder(corpus: Corpus) -> None:
+    record = corpus.db.variants("notice")[0]
+    before = sha_of(corpus.files.variant_path("notice", record.file_name))
+    moved = corpus.move_variant("notice", record.id, "other", OPERATOR)
+    assert moved["to"] == f"other/{record.id}"
+    assert sha_of(corpus.files.variant_path("other", record.file_name)) == before
+    assert not corpus.files.variant_path("notice", record.file_name).exists()
+    for other in corpus.db.variants("notice"):
+        corpus.move_variant("notice", other.id, "other", OPERATOR)
+    assert corpus.db.document("notice") is None and not (corpus.files.root / "notice").exists()
