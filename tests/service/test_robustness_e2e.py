@@ -125,7 +125,11 @@ def test_a_cut_short_upload_is_refused_and_nothing_is_stored(site: Site) -> None
 def test_query_bodies_and_fields_are_bounded(site: Site) -> None:
     huge = {"question": "x", "documents": ["d" * 8] * 20_000}  # ~240 KB of JSON
     status, reply = site.raw("/v1/query", json.dumps(huge).encode(), "application/json", key=site.query_key)
-    assert status == 413 and reply["error"]["code"] == "too_large" and "65536-byte limit" in reply["error"]["message"]
+    assert (
+        status == 413
+        and reply["error"]["code"] == "too_large"
+        and "65536-byte limit" in reply["error"]["message"]
+    )
     many = site.call("POST", "/v1/query", {"question": "x", "documents": ["d"] * 1001}, key=site.query_key)
     assert many.status == 422 and len(many.body["error"]["message"]) < 300
     unknown = [f"nope-{n}" for n in range(900)]
