@@ -360,7 +360,10 @@ def _index_and_publish(
         open_backend(config.vectors).publish(store)
         publish(target, config.index_dir)
     except BaseException:
-        shutil.rmtree(target, ignore_errors=True)
+        # Once the link points here the build is the published one, even if making the rename
+        # durable failed after it: never remove what readers are told to load.
+        if config.index_dir.resolve() != target.resolve():
+            shutil.rmtree(target, ignore_errors=True)
         raise
     progress("publish", 1, 1)
     _prune(builds, keep=target)
