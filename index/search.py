@@ -10,9 +10,9 @@ import numpy as np
 from opencc import OpenCC
 
 from index.answer import CountAnswer, asked_measure, count_answer, counted_phrase, is_count_question
-from index.build import LoadedIndex
 from index.corpus.model import ClauseGroup
 from index.corpus.normalize import is_cjk
+from index.published import LoadedIndex
 from index.retrieval.embedder import Embedder
 from index.retrieval.expansion import (
     ENGLISH_STOPWORDS,

@@ -43,7 +43,7 @@ def main() -> None:
         report = runner.run_pending()
         full_cold = time.perf_counter() - started
         build = report.builds[0]
-        counts = build.manifest["counts"]
+        counts = vars(build.manifest.counts)
 
         submit_reindex(corpus, "bench", "bench")
         started = time.perf_counter()

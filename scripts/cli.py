@@ -13,11 +13,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from index.build import IndexUnavailable
 from index.corpus.collate import collate_folder
 from index.corpus.report import collation_report
 from index.corpus.segment import Segmenter
 from index.corpus.variants import NoUsableVariants
+from index.published import IndexUnavailable
 from index.storage.database import DatabaseError
 from index.vectors import VectorStoreUnavailable
 from service.settings import Settings
@@ -340,8 +340,8 @@ def cmd_jobs(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
-    from index.build import read_manifest
     from index.jobs.submit import submit_reindex
+    from index.published import read_manifest
     from index.vectors import open_backend
     from service.app import create_app
     from service.auth import is_loopback
@@ -385,7 +385,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
-    from index.build import LoadedIndex
+    from index.published import LoadedIndex
     from index.search import Searcher
 
     searcher = Searcher(

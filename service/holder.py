@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from index.build import BUILDS, MANIFEST, IndexUnavailable, LoadedIndex
+from index.published import BUILDS, MANIFEST, IndexUnavailable, LoadedIndex
 from index.retrieval.embedder import Embedder
 from index.search import Searcher
 from index.vectors import EMBEDDED, VectorConfig

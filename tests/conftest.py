@@ -71,7 +71,7 @@ def built_index(tmp_path_factory: pytest.TempPathFactory, embedder, seed_variant
 
 @pytest.fixture(scope="session")
 def searcher(built_index, embedder):
-    from index.build import LoadedIndex
+    from index.published import LoadedIndex
     from index.search import Searcher
 
     config, _ = built_index

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from index.build import BuildConfig, BuildReport, IndexUnavailable, build_index
+from index.build import BuildConfig, BuildReport, build_index
 from index.corpus.documents import DocumentIdError
 from index.corpus.variants import VariantError
+from index.published import IndexUnavailable
 from index.retrieval.embedder import Embedder
 from index.storage.corpus import Corpus
 from index.storage.database import Actor, Job, now
@@ -171,17 +172,17 @@ class JobRunner:
             self._on_rebuild(time.perf_counter() - started, True)
         if self._on_publish:
             self._on_publish(report)
-        counts = report.manifest["counts"]
+        counts = report.manifest.counts
         for job in rebuild:
             self._succeed(
                 job,
                 stage="publish",
                 result={
                     **results[job.id],
-                    "generation": report.manifest["generation"],
-                    "documents": counts["documents"],
-                    "variants": counts["variants"],
-                    "clause_groups": counts["clause_groups"],
+                    "generation": report.manifest.generation,
+                    "documents": counts.documents,
+                    "variants": counts.variants,
+                    "clause_groups": counts.clause_groups,
                     "embedded": report.embedded,
                     "collated_documents": report.collated,
                     "coalesced_with": [j.id for j in rebuild if j.id != job.id],

@@ -31,9 +31,9 @@ def readyz(request: Request, holder: HolderDep) -> Health | JSONResponse:
         detail=holder.fallback,
         index={
             "generation": searcher.index.generation,
-            "built_at": manifest["built_at"],
-            "model": manifest["model"],
-            "vector_store": manifest.get("store"),
-            **manifest["counts"],
+            "built_at": manifest.built_at,
+            "model": manifest.model,
+            "vector_store": manifest.store,
+            **vars(manifest.counts),
         },
     )

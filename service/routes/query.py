@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from index.answer import CountAnswer
-from index.build import LoadedIndex
+from index.published import LoadedIndex
 from index.search import Hit
 from service.deps import SearcherDep, require_ask
 from service.errors import ApiError
@@ -72,8 +72,8 @@ async def query(request: QueryRequest, searcher: SearcherDep) -> Response:
         results=[_clause_group(rank, hit, searcher.index) for rank, hit in enumerate(result.hits, 1)],
         index={
             "generation": searcher.index.generation,
-            "built_at": manifest["built_at"],
-            "model": manifest["model"],
+            "built_at": manifest.built_at,
+            "model": manifest.model,
         },
     )
     # Validated once, above, and serialised by pydantic's own JSON encoder: returning the model would

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.build import BuildConfig, IndexUnavailable, LoadedIndex, build_index
+from index.build import BuildConfig, build_index
+from index.published import IndexUnavailable, LoadedIndex
 from index.retrieval.embedder import CachedEmbedder
 from tests.conftest import SEEDS, seed_document
 
@@ -69,7 +70,7 @@ def test_rebuilding_unchanged_text_embeds_nothing_and_swaps_atomically(
     assert second.embedded == 0 and second.collated == 0
     assert config.index_dir.resolve() == second.path != first.path
     # What a server loaded before the rebuild still answers from its own files.
-    assert before.store.count() == second.manifest["counts"]["vectors"]
+    assert before.store.count() == second.manifest.counts.vectors
 
 
 def test_a_failed_build_leaves_the_published_index_alone(
@@ -93,7 +94,7 @@ def test_an_empty_corpus_builds_an_index_that_answers_nothing(built_index, embed
     config, _ = built_index
     empty = BuildConfig(tmp_path / "index", config.cache_dir, config.model)
     report = build_index(empty, [], embedder)
-    assert report.manifest["counts"]["clause_groups"] == 0
+    assert report.manifest.counts.clause_groups == 0
     from index.search import Searcher
 
     assert Searcher(LoadedIndex.load(empty.index_dir), embedder).search("问题").hits == []
@@ -133,29 +134,29 @@ def test_milvus_builds_update_the_live_collection_in_place_when_few_documents_ch
     first, second = list(seed_variants[:3]), list(seed_variants[3:])
     documents = [DocumentSource("a", "seed notice a", first), DocumentSource("b", "seed notice b", second)]
     initial = build_index(config, documents, embedder).manifest
-    assert initial["vector_update"]["mode"] == "new"
+    assert initial.vector_update["mode"] == "new"
     before = Searcher(LoadedIndex.load(config.index_dir, embedder.model_id, vectors), embedder)
 
     documents[1] = DocumentSource("b", "seed notice b", second[:1])
     changed = build_index(config, documents, embedder).manifest
-    update = changed["vector_update"]
+    update = changed.vector_update
     assert update["mode"] == "in place" and update["documents"] == 1 and update["deleted"] > 0
-    assert changed["store"]["collection"] == initial["store"]["collection"]
+    assert changed.store["collection"] == initial.store["collection"]
     after = LoadedIndex.load(config.index_dir, embedder.model_id, vectors)
-    assert after.store.count() == len(after.vector_ids) == changed["counts"]["vectors"]
+    assert after.store.count() == len(after.vector_ids) == changed.counts.vectors
     # The searcher loaded before the update still answers; its dense half skips the new rows.
     assert before.search("楚怡优秀技工院校要遴选建设多少所？").hits
 
     removed = build_index(config, documents[:1], embedder).manifest
-    assert removed["vector_update"]["mode"] == "in place" and removed["vector_update"]["upserted"] == 0
+    assert removed.vector_update["mode"] == "in place" and removed.vector_update["upserted"] == 0
     final = Searcher(LoadedIndex.load(config.index_dir, embedder.model_id, vectors), embedder)
-    assert final.index.store.count() == removed["counts"]["vectors"]
+    assert final.index.store.count() == removed.counts.vectors
     assert {hit.group.document for hit in final.search("楚怡", top_k=10).hits} == {"a"}
 
 
 def test_faiss_builds_always_make_a_new_index(built_index) -> None:
     _, report = built_index
-    assert report.manifest["vector_update"]["mode"] == "new"
-    store = report.manifest["store"]
+    assert report.manifest.vector_update["mode"] == "new"
+    store = report.manifest.store
     assert store["backend"] == "faiss" and store["index_type"] == "flat"
-    assert store["vectors"] == report.manifest["counts"]["vectors"]
+    assert store["vectors"] == report.manifest.counts.vectors

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from index.build import BUILDS, BuildConfig, LoadedIndex, build_index, damage
+from index.build import BuildConfig, build_index
 from index.corpus.model import DocumentSource, Variant
+from index.published import BUILDS, LoadedIndex, damage
 from tests.faults import Faults, each_step
 
 TEXTS = [

@@ -131,7 +131,7 @@ def test_a_when_question_finds_the_dated_clause(searcher) -> None:
 
 
 def test_a_question_naming_a_document_by_title_picks_it(built_index, embedder) -> None:
-    from index.build import LoadedIndex
+    from index.published import LoadedIndex
     from index.search import Searcher
 
     config, _ = built_index

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from index.build import BUILDS
+from index.published import BUILDS
 from tests.conftest import MODELS
 from tests.servers import Server, _send, exchange, running_server
 

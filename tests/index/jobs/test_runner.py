@@ -34,7 +34,7 @@ def test_jobs_queued_together_are_coalesced_into_one_rebuild(tmp_path: Path, emb
     assert {j.status for j in finished} == {"succeeded"}
     assert {r for j in finished for r in j.result["coalesced_with"]} == {j.id for j in jobs}
     assert finished[1].result["files"][0]["document"] == finished[0].result["files"][0]["document"]
-    assert report.builds[0].manifest["counts"]["documents"] == 2
+    assert report.builds[0].manifest.counts.documents == 2
     assert not (corpus.files.root / ".incoming" / jobs[0].id).exists()  # staged copies dropped once done
 
 

@@ -32,7 +32,7 @@ def int8() -> OnnxEmbedder:
 
 @pytest.fixture(scope="module")
 def clause_texts(built_index) -> list[str]:
-    from index.build import LoadedIndex
+    from index.published import LoadedIndex
 
     config, _ = built_index
     return [group.canonical for group in LoadedIndex.load(config.index_dir).groups]
