@@ -28,7 +28,6 @@ WORKDIR /opt/concord
 COPY pyproject.toml README.md ./
 COPY index ./index
 COPY service ./service
-COPY scripts ./scripts
 # With the extras a replica needs to share a Milvus cluster and a PostgreSQL server (README, "Past one machine").
 RUN pip install --no-cache-dir ".[milvus,postgres]" && rm -rf build *.egg-info
 COPY seeds ./seeds

@@ -23,6 +23,7 @@ from rapidfuzz import fuzz
 from index.corpus.collate import collate_variants
 from index.corpus.model import ClauseGroup, Collation, DocumentSource, Problem
 from index.corpus.segment import Segmenter
+from index.embedding import CachedEmbedder, Embedder
 from index.published import (
     BuildContents,
     Counts,
@@ -31,7 +32,6 @@ from index.published import (
     read_manifest,
     write_and_publish,
 )
-from index.retrieval.embedder import CachedEmbedder, Embedder
 from index.retrieval.expansion import build_lexicon, dictionary, domain_words, load_glossary
 from index.retrieval.glosses import EnglishAnalyzer, GlossIndex, gloss_terms, title_words
 from index.retrieval.lexical import ChineseTokenizer, LexicalIndex
@@ -295,5 +295,7 @@ def lexical_side(
         glosses=GlossIndex.build([gloss_terms(tokens, analyzer, senses_of) for tokens in token_lists]),
         lexicon=build_lexicon(lexical.vocabulary, senses_of),
         tokenizer_words=tokenizer_words,
-        title_words={c.document: title_words(tokenizer.words(c.title), analyzer, senses_of) for c in collations},
+        title_words={
+            c.document: title_words(tokenizer.words(c.title), analyzer, senses_of) for c in collations
+        },
     )

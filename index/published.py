@@ -137,7 +137,9 @@ def write_and_publish(
         for path in files:
             _fsync_file(path)
         manifest_path = target / MANIFEST
-        manifest_path.write_text(json.dumps(manifest.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+        manifest_path.write_text(
+            json.dumps(manifest.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8"
+        )
         _fsync_file(manifest_path)
         for folder in {p.parent for p in files} | {target}:
             fsync_dir(folder)
@@ -169,7 +171,9 @@ def _fsync_file(path: Path) -> None:
 def publish(build: Path, link: Path) -> None:
     """Point `link` at `build` with one atomic rename."""
     if link.exists() and not link.is_symlink():
-        raise IndexUnavailable(f"{link} is a real directory, not a published index link; move it away and rebuild")
+        raise IndexUnavailable(
+            f"{link} is a real directory, not a published index link; move it away and rebuild"
+        )
     staging = link.with_name(f".{link.name}.{os.getpid()}.link")
     staging.unlink(missing_ok=True)
     staging.symlink_to(os.path.relpath(build, link.parent))
@@ -183,7 +187,9 @@ def prune(builds: Path, keep: Path) -> None:
 
     A damaged or unfinished build (a file missing or not matching its checksum) is removed, never
     kept in place of a good one."""
-    old = sorted((p for p in builds.iterdir() if p.is_dir() and p != keep), key=lambda p: p.name, reverse=True)
+    old = sorted(
+        (p for p in builds.iterdir() if p.is_dir() and p != keep), key=lambda p: p.name, reverse=True
+    )
     kept = 0
     for path in old:
         problem = None if kept >= KEEP_BUILDS - 1 else damage(path)
@@ -257,7 +263,9 @@ class LoadedIndex:
     title_words: dict[str, list[list[str]]]  # document -> its title's words, each with its English stems
 
     @classmethod
-    def load(cls, link: Path, expected_model: str | None = None, vectors: VectorConfig = EMBEDDED) -> LoadedIndex:
+    def load(
+        cls, link: Path, expected_model: str | None = None, vectors: VectorConfig = EMBEDDED
+    ) -> LoadedIndex:
         path = link.resolve()  # once: a build published meanwhile must not mix with this one
         manifest = read_manifest(path, expected_model, vectors.backend)
         problem = damage(path)
@@ -271,7 +279,8 @@ class LoadedIndex:
             path=path,
             manifest=manifest,
             documents=[
-                Collation.from_dict(d) for d in json.loads((path / COLLATION).read_text(encoding="utf-8"))["documents"]
+                Collation.from_dict(d)
+                for d in json.loads((path / COLLATION).read_text(encoding="utf-8"))["documents"]
             ],
             store=store,
             vector_ids=np.load(path / VECTOR_IDS),

@@ -12,8 +12,8 @@ from opencc import OpenCC
 from index.answer import CountAnswer, asked_measure, count_answer, counted_phrase, is_count_question
 from index.corpus.model import ClauseGroup
 from index.corpus.normalize import is_cjk
+from index.embedding import Embedder
 from index.published import LoadedIndex
-from index.retrieval.embedder import Embedder
 from index.retrieval.expansion import (
     ENGLISH_STOPWORDS,
     Expansion,

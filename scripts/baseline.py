@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--models-dir", default="var/models")
     args = parser.parse_args(argv)
 
-    from index.retrieval.embedder import SentenceTransformerEmbedder
+    from index.embedding.torch_backend import SentenceTransformerEmbedder
 
     embedder = SentenceTransformerEmbedder("bundled:e5-small", Path(args.models_dir))
     if args.command == "build":

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from index.embedding import load_embedder
 from index.jobs.submit import Upload, submit_files, submit_reindex
-from index.retrieval.embedder import load_embedder
 from scripts.synthetic_corpus import generate
 from service.runtime import job_runner, open_corpus
 from service.settings import Settings

@@ -93,7 +93,7 @@ def bench_collate(sizes: list[int], exact_up_to: int) -> list[dict]:
 
 
 def bench_embed(count: int, torch_slice: int) -> tuple[dict, np.ndarray]:
-    from index.retrieval.embedder import load_embedder
+    from index.embedding import load_embedder
 
     texts = clauses(count)
     before = _rss_mb()

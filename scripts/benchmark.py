@@ -46,8 +46,8 @@ def _child_build(kind: str, out: str) -> None:
     """Runs in a child process: build one index, report seconds and this process's peak memory."""
     started = time.perf_counter()
     if kind in CONFIGURATIONS:
+        from index.embedding import load_embedder
         from index.jobs.submit import submit_reindex
-        from index.retrieval.embedder import load_embedder
         from service.runtime import job_runner, open_corpus
         from service.settings import Settings
 
@@ -63,7 +63,7 @@ def _child_build(kind: str, out: str) -> None:
         submit_reindex(corpus, "bench", "bench")
         job_runner(settings, corpus, lambda: embedder).run_pending()
     else:
-        from index.retrieval.embedder import SentenceTransformerEmbedder
+        from index.embedding.torch_backend import SentenceTransformerEmbedder
         from scripts.baseline import build
 
         build(
@@ -222,7 +222,7 @@ def _statute_quality(work: Path, env: dict[str, str]) -> dict[str, dict]:
     names = [*CONFIGURATIONS, "baseline"]
     ports = {name: _free_port() for name in names}
     commands = {
-        name: [sys.executable, "-m", "scripts.cli", "serve", "--port", str(ports[name])]
+        name: [sys.executable, "-m", "service.cli", "serve", "--port", str(ports[name])]
         for name in CONFIGURATIONS
     }
     commands["baseline"] = [
@@ -273,7 +273,7 @@ def _serve_command(kind: str, work: Path) -> list[str]:
     if kind == "baseline":
         index = ["--index", str(work / "baseline"), "--models-dir", str(ROOT / "var" / "models")]
         return [sys.executable, "scripts/baseline.py", "serve", *index, "--port", port]
-    return [sys.executable, "-m", "scripts.cli", "serve", "--host", "127.0.0.1", "--port", port]
+    return [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", port]
 
 
 def _print_table(figures: dict[str, dict]) -> None:

@@ -50,9 +50,9 @@ def five_documents(folder: Path) -> Path:
 
 def build_searcher(corpus: Path, var: Path, backend: str = "onnx"):
     """Build the index over `corpus` the product's way and return a Searcher on it."""
+    from index.embedding import load_embedder
     from index.jobs.submit import submit_reindex
     from index.published import LoadedIndex
-    from index.retrieval.embedder import load_embedder
     from index.search import Searcher
     from service.runtime import job_runner, open_corpus
     from service.settings import Settings

@@ -14,11 +14,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from index.embedding import Embedder, load_embedder
+from index.embedding.batching import BatchingEmbedder
 from index.jobs.inbox import InboxWatcher
 from index.jobs.runner import JobWorker
 from index.jobs.submit import Upload, submit_files, submit_reindex
-from index.retrieval.batching import BatchingEmbedder
-from index.retrieval.embedder import Embedder, load_embedder
 from index.storage.corpus import Corpus
 from index.storage.database import DatabaseError, Job
 from index.vectors import VectorStoreUnavailable, open_backend

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.embedding import Embedder
 from index.published import BUILDS, MANIFEST, IndexUnavailable, LoadedIndex
-from index.retrieval.embedder import Embedder
 from index.search import Searcher
 from index.vectors import EMBEDDED, VectorConfig
 

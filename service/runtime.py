@@ -6,8 +6,8 @@ import time
 from collections.abc import Callable
 
 from index.build import BuildConfig, BuildReport
+from index.embedding import Embedder
 from index.jobs.runner import JobRunner
-from index.retrieval.embedder import Embedder
 from index.storage.corpus import Corpus
 from index.storage.database import CorpusDatabase, DatabaseError
 from service.settings import Settings

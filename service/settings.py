@@ -12,8 +12,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.corpus.segment import DEFAULT_MAX_CLAUSE_CHARS
 from index.corpus.variants import DEFAULT_MAX_VARIANT_BYTES
+from index.embedding import Backend, embedding_id
 from index.jobs.submit import DEFAULT_MAX_FILES
-from index.retrieval.embedder import Backend, embedding_id
 from index.storage.corpus import DEFAULT_TRASH_DAYS
 from index.vectors import VectorConfig
 from index.vectors.base import BackendName, IndexType

@@ -7,13 +7,9 @@ from pathlib import Path
 import pytest
 
 from index.corpus.collate import collate_variants
-from index.corpus.model import Collation, DocumentSource, Variant
+from index.corpus.model import Collation, Variant
 from index.corpus.variants import load_variants
-from service.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[1]
-SEEDS = ROOT / "seeds"
-LAWS = ROOT.parent / "shared" / "corpora" / "laws"
+from tests.helpers import DEFAULT_SETTINGS, MODELS, SEEDS, seed_document
 
 
 @pytest.fixture(scope="session")
@@ -28,14 +24,10 @@ def seed_collation(seed_variants: list[Variant]) -> Collation:
     return collate_variants(seed_variants)
 
 
-MODELS = ROOT / "var" / "models"  # shared with `make serve`: the model is converted once per checkout
-DEFAULT_SETTINGS = Settings(seeds_dir=None)
-
-
 @pytest.fixture(scope="session")
 def embedder():
     """The product's default embedder (the onnx export of the bundled model), loaded once."""
-    from index.retrieval.embedder import load_embedder
+    from index.embedding import load_embedder
 
     return load_embedder(DEFAULT_SETTINGS.embedding_backend, DEFAULT_SETTINGS.model, MODELS)
 
@@ -43,7 +35,7 @@ def embedder():
 @pytest.fixture(scope="session")
 def torch_embedder():
     """The sentence-transformers model itself: the source of truth the onnx exports are checked against."""
-    from index.retrieval.embedder import SentenceTransformerEmbedder
+    from index.embedding.torch_backend import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(DEFAULT_SETTINGS.model, MODELS)
 
@@ -52,10 +44,6 @@ def torch_embedder():
 def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One embedding and collation cache for the session: each text is embedded once, whatever test builds."""
     return tmp_path_factory.mktemp("cache")
-
-
-def seed_document(seed_variants: list[Variant]) -> DocumentSource:
-    return DocumentSource("seeds", "seed notice", list(seed_variants))
 
 
 @pytest.fixture(scope="session")

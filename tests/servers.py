@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 # In-process clients come from this machine, as the open (keyless) service requires.
 LOCAL = ("127.0.0.1", 50000)
@@ -132,7 +132,7 @@ def running_server(
     port = free_port()
     handle = log.open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT,
         env=concord_env(settings),
         stdout=handle,

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from service.settings import Settings
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 
 def test_the_compose_replicas_settings_are_valid_and_point_at_milvus_and_postgresql(

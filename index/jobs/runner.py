@@ -26,8 +26,8 @@ from typing import Any
 from index.build import BuildConfig, BuildReport, build_index
 from index.corpus.documents import DocumentIdError
 from index.corpus.variants import VariantError
+from index.embedding import Embedder
 from index.published import IndexUnavailable
-from index.retrieval.embedder import Embedder
 from index.storage.corpus import Corpus
 from index.storage.database import Actor, Job, now
 from index.vectors import VectorStoreUnavailable

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from index.build import BuildConfig, build_index
+from index.embedding import CachedEmbedder
 from index.published import IndexUnavailable, LoadedIndex
-from index.retrieval.embedder import CachedEmbedder
-from tests.conftest import SEEDS, seed_document
+from tests.helpers import SEEDS, seed_document
 
 
 def _seed(text: str, purpose: str) -> int:

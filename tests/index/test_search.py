@@ -10,7 +10,7 @@ from index.answer import count_answer, is_count_question
 from index.corpus.model import ClauseGroup, Reading, Support
 from index.corpus.normalize import normalize_text
 from index.search import Searcher, fuse
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 CHECKS = [
     json.loads(line) for line in (ROOT / "tests/data/checks.jsonl").read_text(encoding="utf-8").splitlines()

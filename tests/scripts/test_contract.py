@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from scripts.contract import contract_command
-from tests.conftest import MODELS, ROOT
+from tests.helpers import MODELS, ROOT
 from tests.servers import running_server
 
 

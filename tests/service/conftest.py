@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import MODELS, SEEDS
+from tests.helpers import MODELS, SEEDS
 from tests.servers import LOCAL, Server, running_server
 
 

@@ -129,7 +129,7 @@ def test_a_rebuild_is_swapped_in_while_queries_keep_answering(
     import time
 
     from index.build import BuildConfig, build_index
-    from tests.conftest import SEEDS, seed_document
+    from tests.helpers import SEEDS, seed_document
 
     config, _ = built_index
     own = BuildConfig(tmp_path / "index", config.cache_dir, config.model)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LAWS, MODELS, ROOT, SEEDS
+from tests.helpers import LAWS, MODELS, ROOT, SEEDS
 from tests.postgres import fresh_database
 from tests.servers import (
     concord_env,
@@ -185,7 +185,7 @@ def test_concord_add_then_serve_shows_the_new_variant(
 ) -> None:
     settings = _settings(tmp_path / "var", shared_cache, database=database)
     added = subprocess.run(
-        [sys.executable, "-m", "scripts.cli", "add", str(PIPL / "lawrefbook.txt")],
+        [sys.executable, "-m", "service.cli", "add", str(PIPL / "lawrefbook.txt")],
         cwd=ROOT,
         env=concord_env(settings),
         capture_output=True,
@@ -209,7 +209,7 @@ def test_a_database_of_another_schema_is_refused_at_start_up(tmp_path: Path, mis
         conn.execute("create table meta (key text primary key, value text)")
         conn.execute("insert into meta values ('schema', '99')")
     result = subprocess.run(
-        [sys.executable, "-m", "scripts.cli", "documents"],
+        [sys.executable, "-m", "service.cli", "documents"],
         cwd=ROOT,
         env=concord_env({missing: f"sqlite:///{db}", "CONCORD_VAR_DIR": str(tmp_path / "var")}),
         capture_output=True,

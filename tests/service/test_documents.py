@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import LAWS, MODELS, SEEDS
+from tests.helpers import LAWS, MODELS, SEEDS
 from tests.servers import LOCAL, multipart_body
 
 PIPL = LAWS / "personal-information-protection-law-2021"

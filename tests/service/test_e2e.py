@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from service.settings import Settings
-from tests.conftest import MODELS, SEEDS
+from tests.helpers import MODELS, SEEDS
 from tests.servers import running_server
 
 

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from service.app import create_app
 from service.settings import Settings
-from tests.conftest import MODELS, SEEDS
+from tests.helpers import MODELS, SEEDS
 from tests.servers import LOCAL
 
 ADMIN = "edge-admin-key"

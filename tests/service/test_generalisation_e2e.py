@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scripts.quality import five_documents, load_evaluator, read_set
-from tests.conftest import MODELS, ROOT
+from tests.helpers import MODELS, ROOT
 from tests.servers import post_json, running_server
 
 DATA = ROOT / "tests" / "data"

@@ -9,7 +9,7 @@ import pytest
 
 from index.build import BuildConfig, build_index
 from service.holder import IndexHolder
-from tests.conftest import seed_document
+from tests.helpers import seed_document
 
 
 def test_a_damaged_index_is_refused_and_the_previous_good_one_kept(
@@ -55,7 +55,7 @@ def test_readyz_reports_the_fallback_with_its_reason(
     from service.app import create_app
     from service.runtime import open_corpus
     from service.settings import Settings
-    from tests.conftest import MODELS
+    from tests.helpers import MODELS
     from tests.servers import LOCAL
 
     config = BuildConfig(tmp_path / "index", shared_cache, "bundled:e5-small")

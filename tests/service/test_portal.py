@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 from tests.servers import exchange
 from tests.service.conftest import Portal
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from index.published import BUILDS
-from tests.conftest import MODELS
+from tests.helpers import MODELS
 from tests.servers import Server, _send, exchange, running_server
 
 QUESTION = {"question": "楚怡优秀技工院校要遴选建设多少所？", "top_k": 3}

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import MODELS, SEEDS
+from tests.helpers import MODELS, SEEDS
 from tests.servers import free_port, post_json, query_load, request, running_server, upload, wait_for_job
 from tests.service.test_arrivals_e2e import PIPL, sixth_seed_variant
 

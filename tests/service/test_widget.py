@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MODELS, ROOT, SEEDS
+from tests.helpers import MODELS, ROOT, SEEDS
 from tests.servers import running_server
 from tests.service.conftest import Portal
 

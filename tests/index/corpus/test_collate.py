@@ -159,7 +159,7 @@ def test_windowed_alignment_of_a_long_document_groups_as_comparing_every_pair(
     headers, dropped lines) and on both copies of a statute that finds the very same groups."""
     import index.corpus.collate as collate
     from index.corpus.variants import load_variants
-    from tests.conftest import LAWS
+    from tests.helpers import LAWS
 
     statute = load_variants(LAWS / "work-safety-law-2021").variants
     exact = collate.collate_variants(statute)

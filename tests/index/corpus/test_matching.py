@@ -6,7 +6,7 @@ from itertools import pairwise
 
 from index.corpus.documents import title_for_variants, title_from_text
 from index.corpus.matching import band_keys, decide, signature, similarity, to_bytes
-from tests.conftest import LAWS, SEEDS
+from tests.helpers import LAWS, SEEDS
 
 
 def _text(path) -> str:

@@ -2,7 +2,7 @@
 
 from index.corpus.model import Variant
 from index.corpus.segment import Segmenter, marker_of
-from tests.conftest import LAWS
+from tests.helpers import LAWS
 
 
 def _variant(text: str) -> Variant:

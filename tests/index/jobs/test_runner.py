@@ -9,7 +9,7 @@ from index.jobs.runner import JobRunner
 from index.jobs.submit import Upload, submit_files, submit_reindex
 from index.storage.corpus import Corpus
 from index.storage.database import CorpusDatabase
-from tests.conftest import LAWS, SEEDS
+from tests.helpers import LAWS, SEEDS
 
 
 def _runner(tmp_path: Path, embedder, cache: Path) -> JobRunner:

@@ -9,7 +9,7 @@ import pytest
 
 from index.storage.corpus import Conflict, Corpus
 from index.storage.database import Actor, CorpusDatabase, now
-from tests.conftest import SEEDS
+from tests.helpers import SEEDS
 
 OPERATOR = Actor("api:3f1c2a9e", "api", "127.0.0.1")
 

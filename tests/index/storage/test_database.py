@@ -53,7 +53,7 @@ def test_running_jobs_are_interrupted_and_pending_again(tmp_path: Path) -> None:
 def test_variants_signed_under_an_older_version_are_re_signed_and_match_again(tmp_path: Path) -> None:
     from index.corpus.matching import SIGNATURE_VERSION
     from index.storage.corpus import Corpus
-    from tests.conftest import SEEDS
+    from tests.helpers import SEEDS
 
     corpus = Corpus(CorpusDatabase(f"sqlite:///{tmp_path / 'c.db'}"), tmp_path / "corpus")
     assert corpus.ensure_signatures() == 0  # an empty database is simply marked current

@@ -20,8 +20,8 @@ import pytest
 from index.storage.corpus import Corpus
 from index.storage.database import Actor, CorpusDatabase
 from index.storage.files import INCOMING, JOURNAL, TRASH
-from tests.conftest import SEEDS
 from tests.faults import Faults, each_step
+from tests.helpers import SEEDS
 
 ACTOR = Actor("test", "test")
 SEED_FILES = sorted(SEEDS.glob("*.txt"))

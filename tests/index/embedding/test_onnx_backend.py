@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.retrieval.onnx_embedder import OnnxEmbedder, _weights_digest, ensure_onnx_model
-from tests.conftest import MODELS, ROOT
+from index.embedding.onnx_backend import OnnxEmbedder, _weights_digest, ensure_onnx_model
+from tests.helpers import MODELS, ROOT
 
 QUESTIONS = [
     json.loads(line)["question"]

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT, SEEDS
+from tests.helpers import ROOT, SEEDS
 
 
 def _concord(
@@ -17,7 +17,7 @@ def _concord(
 ) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
     return subprocess.run(
-        [sys.executable, "-m", "scripts.cli", *args],
+        [sys.executable, "-m", "service.cli", *args],
         cwd=cwd,
         env={**env, "PYTHONPATH": str(ROOT), **(extra_env or {})},
         capture_output=True,
@@ -59,7 +59,7 @@ def test_collate_of_a_missing_folder_is_a_clean_error(tmp_path: Path) -> None:
 
 
 def test_build_then_query_in_the_terminal(tmp_path: Path) -> None:
-    from tests.conftest import MODELS
+    from tests.helpers import MODELS
 
     env = {
         "CONCORD_VAR_DIR": str(tmp_path / "var"),

@@ -18,8 +18,8 @@ from typing import Literal
 
 import numpy as np
 
-from index.retrieval.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
-from index.retrieval.embedder import ONNX_PRECISION, Purpose, embedding_id
+from index.embedding.base import ONNX_PRECISION, Purpose, embedding_id
+from index.embedding.bundled import BUNDLED_MODEL_NAME, ensure_bundled_model
 
 Precision = Literal["fp32", "int8"]
 EXPORT_VERSION = 2

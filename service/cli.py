@@ -1,4 +1,4 @@
-"""The `concord` command line: thin sub-commands over the index and service packages."""
+"""The `concord` command line (the package's entry point): thin sub-commands over the index and service packages."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ class _StageBar:
 
 
 def _embedder(settings: Settings):
-    from index.retrieval.embedder import load_embedder
+    from index.embedding import load_embedder
 
     return load_embedder(
         settings.embedding_backend, settings.model, settings.resolved_models_dir, settings.embedding_threads
@@ -85,11 +85,11 @@ def _embedder(settings: Settings):
 
 
 def cmd_model(settings: Settings, args: argparse.Namespace) -> int:
-    from index.retrieval.bundled_model import BUNDLED_MODEL_NAME, ensure_bundled_model
+    from index.embedding.bundled import BUNDLED_MODEL_NAME, ensure_bundled_model
 
     if settings.embedding_backend != "torch":
-        from index.retrieval.embedder import ONNX_PRECISION
-        from index.retrieval.onnx_embedder import ensure_onnx_model
+        from index.embedding import ONNX_PRECISION
+        from index.embedding.onnx_backend import ensure_onnx_model
 
         precision = ONNX_PRECISION[settings.embedding_backend]
         print(ensure_onnx_model(settings.model, settings.resolved_models_dir, precision))

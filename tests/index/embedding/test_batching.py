@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from index.retrieval.batching import BatchingEmbedder
+from index.embedding.batching import BatchingEmbedder
 
 
 class SlowFakeEmbedder:

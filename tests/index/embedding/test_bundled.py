@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import MODELS
+from tests.helpers import MODELS
 
 TEXTS = [
     "楚怡优秀技工院校要遴选建设多少所？",
@@ -42,7 +42,7 @@ def test_tokenizer_reproduces_the_engine_token_counts(torch_embedder, engine) ->
 def test_conversion_is_cached_and_loads_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from index.retrieval.bundled_model import ensure_bundled_model
+    from index.embedding.bundled import ensure_bundled_model
 
     path = ensure_bundled_model(MODELS)
     modified = (path / "model.safetensors").stat().st_mtime_ns

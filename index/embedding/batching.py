@@ -18,7 +18,7 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from index.retrieval.embedder import Embedder, Purpose
+from index.embedding.base import Embedder, Purpose
 
 MAX_BATCH = 16
 
