@@ -10,6 +10,9 @@ from __future__ import annotations
 class ConcordError(Exception):
     """Any error this project raises on purpose; its message says what went wrong and what to do."""
 
+    status = 500
+    code = "internal_error"
+
 
 class Refusal(ConcordError):
     """Input that cannot be taken as it is; nothing was changed. `status` is its HTTP answer."""
@@ -30,6 +33,13 @@ class Clash(Refusal):
 
     status = 409
     code = "conflict"
+
+
+class Unwritable(ConcordError):
+    """The corpus folder cannot be written (a full disk, a read-only mount); nothing was stored."""
+
+    status = 507
+    code = "insufficient_storage"
 
 
 class Unavailable(ConcordError):

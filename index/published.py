@@ -53,7 +53,7 @@ BUILDS = ".builds"  # beside the published link: one folder per build
 KEEP_BUILDS = 2
 
 
-class IndexUnavailable(Unavailable):
+class IndexUnavailable(Unavailable, RuntimeError):
     """The saved index is missing, damaged or was built for other settings; the message says what to run."""
 
 
@@ -267,6 +267,15 @@ class LoadedIndex:
         cls, link: Path, expected_model: str | None = None, vectors: VectorConfig = EMBEDDED
     ) -> LoadedIndex:
         path = link.resolve()  # once: a build published meanwhile must not mix with this one
+        try:
+            return cls._read(path, expected_model, vectors)
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # damage the checksums did not catch
+            raise IndexUnavailable(
+                f"{path}: cannot be read ({type(exc).__name__}: {exc}); run `concord build`"
+            ) from exc
+
+    @classmethod
+    def _read(cls, path: Path, expected_model: str | None, vectors: VectorConfig) -> LoadedIndex:
         manifest = read_manifest(path, expected_model, vectors.backend)
         problem = damage(path)
         if problem is not None:

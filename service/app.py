@@ -16,12 +16,13 @@ from starlette.concurrency import run_in_threadpool
 
 from index.embedding import Embedder, load_embedder
 from index.embedding.batching import BatchingEmbedder
+from index.errors import Unavailable
 from index.jobs.inbox import InboxWatcher
 from index.jobs.runner import JobWorker
 from index.jobs.submit import Upload, submit_files, submit_reindex
 from index.storage.corpus import Corpus
-from index.storage.database import DatabaseError, Job
-from index.vectors import VectorStoreUnavailable, open_backend
+from index.storage.database import Job
+from index.vectors import open_backend
 from service.auth import KeyRing, RateLimiter
 from service.context import REQUEST_ID_HEADER, RequestContextMiddleware
 from service.errors import install_error_handlers
@@ -159,7 +160,7 @@ async def _connect(
     """
     try:
         corpus = await run_in_threadpool(_open_stores, settings, model)
-    except (DatabaseError, VectorStoreUnavailable) as exc:
+    except Unavailable as exc:
         holder.error = str(exc)
         log.error("not ready: %s", exc)
         return False

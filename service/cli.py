@@ -16,10 +16,8 @@ from pydantic import ValidationError
 from index.corpus.collate import collate_folder
 from index.corpus.report import collation_report
 from index.corpus.segment import Segmenter
-from index.corpus.variants import NoUsableVariants
+from index.errors import ConcordError, Unavailable
 from index.published import IndexUnavailable
-from index.storage.database import DatabaseError
-from index.vectors import VectorStoreUnavailable
 from service.settings import Settings
 
 
@@ -31,13 +29,9 @@ def _progress(description: str):
 
 def cmd_collate(settings: Settings, args: argparse.Namespace) -> int:
     folder = Path(args.folder or settings.seeds_dir)
-    try:
-        collation = collate_folder(
-            folder, settings.max_variant_bytes, Segmenter(settings.max_clause_chars), _progress("segmenting")
-        )
-    except NoUsableVariants as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    collation = collate_folder(
+        folder, settings.max_variant_bytes, Segmenter(settings.max_clause_chars), _progress("segmenting")
+    )
     for problem in collation.problems:
         print(f"skipped {problem}", file=sys.stderr)
     out = Path(args.out or settings.collation_path)
@@ -197,9 +191,7 @@ def cmd_build(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
-    from index.corpus.documents import DocumentIdError
-    from index.corpus.variants import VariantError
-    from index.jobs.submit import TooManyFiles, Upload, submit_files
+    from index.jobs.submit import Upload, submit_files
 
     uploads = []
     for name in args.files:
@@ -209,19 +201,15 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
             return 2
         uploads.append(Upload(path.name, path.read_bytes()))
     corpus = _open(settings)
-    try:
-        job = submit_files(
-            corpus,
-            uploads,
-            args.document,
-            "cli",
-            _sender(),
-            settings.max_variant_bytes,
-            settings.max_files_per_upload,
-        )
-    except (VariantError, DocumentIdError, TooManyFiles, ValueError) as exc:
-        print(f"error: {exc}; nothing was stored", file=sys.stderr)
-        return 2
+    job = submit_files(
+        corpus,
+        uploads,
+        args.document,
+        "cli",
+        _sender(),
+        settings.max_variant_bytes,
+        settings.max_files_per_upload,
+    )
     print(f"accepted {len(uploads)} file(s) as job {job.id}", file=sys.stderr)
     return run_jobs(settings, corpus, job.id, wait=args.wait)
 
@@ -230,24 +218,15 @@ def cmd_remove(settings: Settings, args: argparse.Namespace) -> int:
     from index.jobs.submit import submit_removal
 
     corpus = _open(settings)
-    try:
-        job = submit_removal(corpus, args.document, args.variant, "cli", _sender())
-    except LookupError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
+    job = submit_removal(corpus, args.document, args.variant, "cli", _sender())
     return run_jobs(settings, corpus, job.id, wait=args.wait)
 
 
 def cmd_move(settings: Settings, args: argparse.Namespace) -> int:
-    from index.corpus.documents import DocumentIdError
     from index.jobs.submit import submit_move
 
     corpus = _open(settings)
-    try:
-        job = submit_move(corpus, args.document, args.variant, args.to, "cli", _sender())
-    except (LookupError, DocumentIdError, ValueError) as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
+    job = submit_move(corpus, args.document, args.variant, args.to, "cli", _sender())
     return run_jobs(settings, corpus, job.id, wait=args.wait)
 
 
@@ -255,11 +234,7 @@ def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     from index.jobs.submit import submit_restore
 
     corpus = _open(settings)
-    try:
-        job = submit_restore(corpus, args.entry, "cli", _sender())
-    except LookupError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
+    job = submit_restore(corpus, args.entry, "cli", _sender())
     return run_jobs(settings, corpus, job.id, wait=args.wait)
 
 
@@ -267,23 +242,15 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     from index.jobs.submit import submit_purge
 
     corpus = _open(settings)
-    try:
-        job = submit_purge(corpus, args.entry, "cli", _sender())
-    except LookupError as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
+    job = submit_purge(corpus, args.entry, "cli", _sender())
     return run_jobs(settings, corpus, job.id, wait=args.wait)
 
 
 def cmd_retry(settings: Settings, args: argparse.Namespace) -> int:
-    from index.jobs.submit import NotRetryable, submit_retry
+    from index.jobs.submit import submit_retry
 
     corpus = _open(settings)
-    try:
-        job = submit_retry(corpus, args.job)
-    except (LookupError, NotRetryable) as exc:
-        print(f"error: {exc.args[0]}", file=sys.stderr)
-        return 2
+    job = submit_retry(corpus, args.job)
     return run_jobs(settings, corpus, job.id, wait=args.wait)
 
 
@@ -362,7 +329,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     try:
         open_backend(settings.vector_config).check(embedder.dimension)
         corpus = _open(settings)
-    except (DatabaseError, VectorStoreUnavailable) as exc:
+    except Unavailable as exc:
         # Served anyway, not ready: /readyz says why, and the service connects once the store answers.
         print(f"error: {exc}; serving, not ready, until it is fixed", file=sys.stderr)
         corpus = None
@@ -529,7 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return args.handler(settings, args)
-    except (FileNotFoundError, IndexUnavailable, DatabaseError, VectorStoreUnavailable) as exc:
+    except (ConcordError, FileNotFoundError) as exc:  # a refusal, raised before anything changed
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

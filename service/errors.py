@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from index.vectors import VectorStoreUnavailable
+from index.errors import ConcordError, Unavailable
 from service.context import REQUEST_ID_HEADER, request_id_of
 
 log = logging.getLogger("concord")
@@ -123,10 +123,15 @@ def install_error_handlers(app: FastAPI) -> None:
             headers = {**(headers or {}), "Allow": ", ".join(allowed)}
         return error_response(request, exc.status_code, message, getattr(exc, "code", None), headers)
 
-    @app.exception_handler(VectorStoreUnavailable)
-    async def _vectors_down(request: Request, exc: VectorStoreUnavailable) -> JSONResponse:
-        log.error("vector store unavailable: %s", exc)
-        return error_response(request, 503, f"the vector store is unavailable: {exc}")
+    @app.exception_handler(ConcordError)
+    async def _refused(request: Request, exc: ConcordError) -> JSONResponse:
+        # Refusals were raised before anything changed and are the caller's to fix; an unavailable
+        # store is the operator's, so it is logged too.
+        if isinstance(exc, Unavailable):
+            log.error("unavailable: %s", exc)
+        elif exc.status >= 500:
+            log.error("%s", exc)
+        return error_response(request, exc.status, str(exc), exc.code)
 
     @app.exception_handler(Exception)
     async def _failed(request: Request, exc: Exception) -> JSONResponse:

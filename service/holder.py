@@ -52,7 +52,7 @@ class IndexHolder:
             target = self.index_dir.resolve()  # once: the link may flip again while this loads
             try:
                 searcher = Searcher(LoadedIndex.load(target, self.model, self.vectors), self.embedder)
-            except (IndexUnavailable, OSError, ValueError, KeyError) as exc:
+            except IndexUnavailable as exc:
                 self._failed = target
                 self.error = str(exc)
                 log.error("index refused: %s", exc)
@@ -90,6 +90,6 @@ class IndexHolder:
         for path in sorted((p for p in builds.iterdir() if p.is_dir() and p != exclude), reverse=True):
             try:
                 return Searcher(LoadedIndex.load(path, self.model, self.vectors), self.embedder)
-            except (IndexUnavailable, OSError, ValueError, KeyError) as exc:
+            except IndexUnavailable as exc:
                 log.error("older build refused too: %s", exc)
         return None

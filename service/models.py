@@ -1,4 +1,7 @@
-"""Request and response models of the HTTP API, named from the domain."""
+"""Request and response models of the HTTP API, named from the domain.
+
+The answer's shapes end in `Out` (`ClauseGroupOut`, `ReadingOut`, …): they are the wire form of the
+plain data objects of the same name in `index.corpus.model`, which stay free of HTTP concerns."""
 
 from __future__ import annotations
 
@@ -117,7 +120,7 @@ class Location(BaseModel):
     char_end: int
 
 
-class Reading(BaseModel):
+class ReadingOut(BaseModel):
     variant: str
     file: str = Field(description="The variant's file name in its document.")
     text: str = Field(description="The clause as this variant has it (normalised).")
@@ -132,13 +135,13 @@ class Reading(BaseModel):
     )
 
 
-class Support(BaseModel):
+class SupportOut(BaseModel):
     variants: list[str]
     count: int
     total: int
 
 
-class Divergence(BaseModel):
+class DivergenceOut(BaseModel):
     variant: str
     kind: str
     canonical_start: int
@@ -157,7 +160,7 @@ class DocumentRef(BaseModel):
     title: str
 
 
-class ClauseGroup(BaseModel):
+class ClauseGroupOut(BaseModel):
     rank: int
     id: str
     document: DocumentRef = Field(
@@ -165,14 +168,14 @@ class ClauseGroup(BaseModel):
     )
     text: str = Field(description="The canonical reading of the clause group.")
     score: float
-    support: Support
-    readings: list[Reading]
+    support: SupportOut
+    readings: list[ReadingOut]
     section_path: list[str]
     flags: list[str] = Field(
         description="repetition, single_variant, low_support; divergent when a variant's wording differs, "
         "punctuation_only when variants differ only in punctuation, width or spacing."
     )
-    divergences: list[Divergence]
+    divergences: list[DivergenceOut]
     repetition: dict[str, int]
 
 
@@ -283,7 +286,7 @@ class QueryResponse(BaseModel):
         "answerable and unanswerable questions)."
     )
     answer: Answer | None = None
-    results: list[ClauseGroup]
+    results: list[ClauseGroupOut]
     index: IndexInfo
 
 

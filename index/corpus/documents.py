@@ -7,6 +7,7 @@ import re
 from collections import Counter
 
 from index.corpus.normalize import normalize_text
+from index.errors import Refusal
 
 DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _DOCUMENT_ID = re.compile(DOCUMENT_ID_PATTERN)
@@ -22,7 +23,7 @@ TITLE_MAX_CHARS = 80
 TITLE_SCAN_LINES = 30
 
 
-class DocumentIdError(ValueError):
+class DocumentIdError(Refusal, ValueError):
     """A document id a user gave that cannot name a folder."""
 
 

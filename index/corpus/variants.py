@@ -13,9 +13,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from index.corpus.model import Problem, Variant
 from index.corpus.normalize import is_cjk
+from index.errors import Refusal
 
 DEFAULT_MAX_VARIANT_BYTES = 10 * 1024 * 1024
 TEXT_SUFFIXES = (".txt", ".md", ".text")
@@ -37,14 +39,20 @@ _SIGNATURES = (
 GB18030_MIN_CJK_SHARE = 0.6
 
 
-class VariantError(ValueError):
+class VariantError(Refusal, ValueError):
     """A variant that cannot be used; the message names the file and what to fix."""
+
+    _STATUS: ClassVar[dict[str, tuple[int, str]]] = {
+        "unsupported_type": (415, "unsupported_media_type"),
+        "too_large": (413, "too_large"),
+    }
 
     def __init__(self, source: str, message: str, kind: str = "invalid") -> None:
         super().__init__(f"{source}: {message}")
         self.source = source
         self.message = message
-        self.kind = kind  # "invalid", "unsupported_type" or "too_large": the HTTP layer maps these
+        self.kind = kind  # "invalid", "unsupported_type" or "too_large"
+        self.status, self.code = self._STATUS.get(kind, (Refusal.status, Refusal.code))
 
     def as_problem(self) -> Problem:
         return Problem(source=self.source, message=self.message)
@@ -158,7 +166,7 @@ def read_variant(path: Path, max_bytes: int = DEFAULT_MAX_VARIANT_BYTES) -> Vari
     return Variant(id=variant.id, path=str(path), raw_text=variant.raw_text)
 
 
-class NoUsableVariants(ValueError):
+class NoUsableVariants(Refusal, ValueError):
     """A folder that yielded no variant at all; the message lists why each file was refused."""
 
 

@@ -24,13 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from index.build import BuildConfig, BuildReport, build_index
-from index.corpus.documents import DocumentIdError
-from index.corpus.variants import VariantError
 from index.embedding import Embedder
-from index.published import IndexUnavailable
+from index.errors import NotFound, Refusal, Unavailable
 from index.storage.corpus import Corpus
 from index.storage.database import Actor, Job, now
-from index.vectors import VectorStoreUnavailable
 
 log = logging.getLogger("concord")
 
@@ -137,13 +134,21 @@ class JobRunner:
         for job in jobs:
             try:
                 result = self._apply(job)
-            except (VariantError, DocumentIdError, LookupError, ValueError) as exc:
+            except Refusal as exc:
                 self._fail(job, str(exc))
                 continue
             except OSError as exc:  # nothing changed (the store is all or nothing): the job can run again
                 self._fail(
                     job,
                     f"{_disk_message(exc)}: POST /v1/jobs/{job.id}/retry or `concord retry {job.id}`",
+                    keep_files=True,
+                )
+                continue
+            except Exception as exc:  # a fault of ours, not the input's: this job fails, the others run on
+                log.exception("job %s failed", job.id)
+                self._fail(
+                    job,
+                    f"the job failed ({type(exc).__name__}: {exc}); the log holds job {job.id}",
                     keep_files=True,
                 )
                 continue
@@ -157,7 +162,7 @@ class JobRunner:
         started = time.perf_counter()
         try:
             report = self.rebuild(self._progress_writer(rebuild))
-        except (OSError, IndexUnavailable, VectorStoreUnavailable) as exc:
+        except (OSError, Unavailable) as exc:
             reason = f"{_disk_message(exc)}, then" if isinstance(exc, OSError) else f"{exc};"
             message = (
                 f"the corpus change was made but the index could not be rebuilt ({reason} rebuild it with "
@@ -211,7 +216,7 @@ class JobRunner:
                 try:
                     data = staged.read_bytes()
                 except FileNotFoundError:
-                    raise LookupError(
+                    raise NotFound(
                         f"the staged copy of {item['name']!r} is gone ({staged}); upload the file again"
                     ) from None
                 stored.append(corpus.store(item["name"], data, payload.get("document"), actor))
@@ -235,7 +240,7 @@ class JobRunner:
         if job.kind == "reindex":
             corpus.record(actor, "reindex")
             return {"changed": True}
-        raise ValueError(f"unknown job kind {job.kind!r}")
+        raise Refusal(f"unknown job kind {job.kind!r}")
 
     def _succeed(self, job: Job, result: dict[str, Any], stage: str) -> None:
         self.corpus.db.update_job(job.id, status="succeeded", finished_at=now(), result=result, stage=stage)

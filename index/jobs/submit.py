@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from index.corpus.documents import check_document_id
 from index.corpus.variants import check_size, decode_text, variant_id_for
+from index.errors import Clash, NotFound, Refusal, Unwritable
 from index.storage.corpus import Corpus
 from index.storage.database import Job
 
@@ -27,12 +28,14 @@ class Upload:
     data: bytes
 
 
-class AlreadyThere(ValueError):
+class AlreadyThere(Clash, ValueError):
     """A move to the document the variant is already in: nothing to do, and the caller should know."""
 
 
-class TooManyFiles(ValueError):
-    """More files in one submission than the limit allows."""
+class TooManyFiles(Refusal, ValueError):
+    """More files in one submission than the limit allows (a count the upload schema states: 422)."""
+
+    status = 422
 
 
 def submit_files(
@@ -47,7 +50,7 @@ def submit_files(
 ) -> Job:
     """Check every file, stage them durably, and commit a queued `add` job; raise on the first bad input."""
     if not uploads:
-        raise ValueError("no files were sent; attach one or more .txt files")
+        raise Refusal("no files were sent; attach one or more .txt files")
     if len(uploads) > max_files:
         raise TooManyFiles(
             f"{len(uploads)} files in one request; send at most {max_files} at a time "
@@ -60,7 +63,10 @@ def submit_files(
         variant_id_for(upload.name)
         check_size(upload.name, len(upload.data), max_bytes)
         encodings.append(decode_text(upload.name, upload.data).encoding)
-    corpus.files.check_writable()
+    try:
+        corpus.files.check_writable()
+    except OSError as exc:
+        raise unwritable(exc) from exc
     job_id = corpus.db.new_job_id()
     files = []
     try:
@@ -78,9 +84,16 @@ def submit_files(
         return corpus.db.create_job(
             "add", origin, sender, {"files": files, "document": document, "client": client}, job_id=job_id
         )
-    except BaseException:
+    except BaseException as exc:
         corpus.files.drop_staging(job_id)
+        if isinstance(exc, OSError):
+            raise unwritable(exc) from exc
         raise
+
+
+def unwritable(exc: OSError) -> Unwritable:
+    """The refusal for a corpus folder that cannot take the staged files (a full disk, a read-only mount)."""
+    return Unwritable(f"the corpus folder cannot be written ({exc.strerror or exc}); nothing was stored")
 
 
 def submit_removal(
@@ -88,7 +101,7 @@ def submit_removal(
 ) -> Job:
     """Queue moving a document, or one of its variants, to the trash; unknown names are refused now."""
     if corpus.db.document(document) is None:
-        raise LookupError(f"no document {document!r}; GET /v1/documents lists them")
+        raise NotFound(f"no document {document!r}; GET /v1/documents lists them")
     if variant is not None:
         corpus.find_variant(document, variant)
     payload = {"document": document, "variant": variant, "client": client}
@@ -129,7 +142,7 @@ def submit_reindex(corpus: Corpus, origin: str, sender: str, client: str | None 
     return corpus.db.create_job("reindex", origin, sender, {"client": client})
 
 
-class NotRetryable(ValueError):
+class NotRetryable(Clash, ValueError):
     """A job that cannot run again as it is; the message says what to do instead."""
 
 
@@ -137,7 +150,7 @@ def submit_retry(corpus: Corpus, job_id: str) -> Job:
     """Queue a failed job again, when it failed before changing the corpus and still has its files."""
     job = corpus.db.job(job_id)
     if job is None:
-        raise LookupError(f"no job {job_id!r}; GET /v1/jobs lists them")
+        raise NotFound(f"no job {job_id!r}; GET /v1/jobs lists them")
     if job.status != "failed":
         raise NotRetryable(f"job {job_id} is {job.status}; only a failed job can be retried")
     if job.stage != "store":

@@ -44,6 +44,7 @@ from index.corpus.documents import check_document_id, folder_document_id, new_do
 from index.corpus.matching import SIGNATURE_VERSION, Assignment, band_keys, decide, signature, to_bytes
 from index.corpus.model import DocumentSource, Problem, Variant
 from index.corpus.variants import decode_text, load_variants, variant_id_for
+from index.errors import Clash, NotFound
 from index.storage.database import Actor, AuditEvent, CorpusDatabase, TrashEntry, VariantRecord, now
 from index.storage.files import CorpusFiles, move_durably, remove_if_empty, write_durably
 
@@ -53,7 +54,7 @@ DEFAULT_TRASH_DAYS = 30.0
 SEED = Actor(caller="seed", origin="seed")
 
 
-class Conflict(ValueError):
+class Conflict(Clash, ValueError):
     """The change would clash with what is stored now (a restore of bytes stored again since)."""
 
 
@@ -218,7 +219,7 @@ class Corpus:
         for record in self.db.variants(document_id):
             if record.id == variant_id:
                 return record
-        raise LookupError(f"document {document_id!r} has no variant {variant_id!r}")
+        raise NotFound(f"document {document_id!r} has no variant {variant_id!r}")
 
     def remove_variant(self, document_id: str, variant_id: str, actor: Actor) -> dict[str, object]:
         """Move one variant to the trash (its file to `.trash/<entry>/`, its row into the trash table)."""
@@ -228,7 +229,7 @@ class Corpus:
     def remove_document(self, document_id: str, actor: Actor) -> dict[str, object]:
         """Move a document and all its variants to the trash, as one entry."""
         if self.db.document(document_id) is None:
-            raise LookupError(f"no document {document_id!r}")
+            raise NotFound(f"no document {document_id!r}")
         return self._to_trash(document_id, self.db.variants(document_id), None, actor)
 
     def _to_trash(
@@ -380,7 +381,7 @@ class Corpus:
     def trash_entry(self, entry_id: str) -> TrashEntry:
         entry = self.db.trash_entry(entry_id)
         if entry is None:
-            raise LookupError(f"no trash entry {entry_id!r}; GET /v1/trash lists them")
+            raise NotFound(f"no trash entry {entry_id!r}; GET /v1/trash lists them")
         return entry
 
     def move_variant(self, document_id: str, variant_id: str, target: str, actor: Actor) -> dict[str, object]:

@@ -49,6 +49,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from index.errors import Unavailable
+
 SCHEMA_VERSION = 2
 # How to bring a database of each older version up to the next: version 2 added the trash and audit
 # tables (created by `create_all`) and the time a job was last found interrupted.
@@ -159,7 +161,7 @@ leases_table = Table(
 )
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(Unavailable, RuntimeError):
     """The corpus database cannot be opened or is of another schema version; the message says what to do."""
 
 

@@ -16,6 +16,8 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from index.errors import Unavailable
+
 BackendName = Literal["faiss", "milvus"]
 IndexType = Literal["auto", "flat", "ivf", "hnsw"]
 BACKENDS: tuple[str, ...] = ("faiss", "milvus")
@@ -31,7 +33,7 @@ def choose_kind(expected_size: int) -> str:
     return "flat" if expected_size <= EXACT_SEARCH_LIMIT else "hnsw"
 
 
-class VectorStoreUnavailable(RuntimeError):
+class VectorStoreUnavailable(Unavailable, RuntimeError):
     """The vector store cannot be reached or refused us; the message names the setting to check."""
 
 

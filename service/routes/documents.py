@@ -7,20 +7,16 @@ from collections.abc import Callable
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from index.corpus.documents import DOCUMENT_ID_PATTERN, DocumentIdError
-from index.corpus.variants import DEFAULT_MAX_VARIANT_BYTES, VariantError
+from index.corpus.documents import DOCUMENT_ID_PATTERN
+from index.corpus.variants import DEFAULT_MAX_VARIANT_BYTES
 from index.jobs.runner import JobWorker
 from index.jobs.submit import (
     DEFAULT_MAX_FILES,
-    AlreadyThere,
-    NotRetryable,
-    TooManyFiles,
     submit_files,
     submit_move,
     submit_reindex,
     submit_removal,
 )
-from index.storage.corpus import Conflict
 from index.storage.database import Job
 from service.deps import Admin, Asker, CorpusDep, Reader, WorkerDep
 from service.errors import ApiError
@@ -28,11 +24,6 @@ from service.models import DocumentInfo, JobInfo, MoveRequest, VariantText
 from service.uploads import PASTED_TEXT_NAME, read_upload_form
 
 router = APIRouter(prefix="/v1", tags=["documents"])
-
-_VARIANT_ERROR_STATUS = {
-    "unsupported_type": status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-    "too_large": status.HTTP_413_CONTENT_TOO_LARGE,
-}
 
 
 def upload_body(max_files: int, max_bytes: int) -> dict:
@@ -86,28 +77,6 @@ def job_info(job: Job) -> JobInfo:
     return JobInfo.model_validate(job.to_dict())
 
 
-def refused(exc: Exception) -> HTTPException:
-    if isinstance(exc, VariantError):
-        return HTTPException(
-            _VARIANT_ERROR_STATUS.get(exc.kind, status.HTTP_400_BAD_REQUEST), detail=str(exc)
-        )
-    if isinstance(exc, AlreadyThere | Conflict | NotRetryable):
-        return HTTPException(status.HTTP_409_CONFLICT, detail=str(exc))
-    if isinstance(exc, TooManyFiles):  # a count the schema states (maxItems), not a size
-        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc))
-    if isinstance(exc, LookupError):
-        return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(exc.args[0]))
-    if isinstance(exc, OSError):
-        return HTTPException(
-            status.HTTP_507_INSUFFICIENT_STORAGE,
-            detail=f"the corpus folder cannot be written ({exc.strerror or exc}); nothing was stored",
-        )
-    return HTTPException(status.HTTP_400_BAD_REQUEST, detail=str(exc))
-
-
-WRITE_ERRORS = (VariantError, DocumentIdError, TooManyFiles, LookupError, ValueError, OSError)
-
-
 def client_of(request: Request) -> str | None:
     """The address a request came from, for the audit trail."""
     return request.client.host if request.client else None
@@ -116,11 +85,8 @@ def client_of(request: Request) -> str | None:
 def queue_job(
     request: Request, worker: JobWorker, submit: Callable[..., Job], *args: object, **kwargs: object
 ) -> JobInfo:
-    """Submit a job (refusals become 4xx that change nothing) and wake the worker for it."""
-    try:
-        job = submit(*args, client=client_of(request), **kwargs)
-    except WRITE_ERRORS as exc:
-        raise refused(exc) from None
+    """Submit a job and wake the worker for it; a refusal (raised before anything is stored) is its 4xx."""
+    job = submit(*args, client=client_of(request), **kwargs)
     worker.wake()
     return job_info(job)
 
@@ -174,8 +140,6 @@ def variant_text(
     """
     try:
         record, text = corpus.variant_text(document_id, variant_id)
-    except LookupError as exc:
-        raise ApiError(status.HTTP_404_NOT_FOUND, str(exc.args[0]), "not_found") from None
     except OSError as exc:
         raise ApiError(
             status.HTTP_404_NOT_FOUND,
@@ -210,21 +174,17 @@ async def upload_documents(request: Request, corpus: CorpusDep, worker: WorkerDe
     """Upload one or more variants; answered at once with a job (GET /v1/jobs/{id} follows it)."""
     settings = request.app.state.settings
     form = await read_upload_form(request, settings.max_variant_bytes, settings.max_files_per_upload)
-    sender = f"api:{who.fingerprint}"
-    try:
-        job = await run_in_threadpool(
-            submit_files,
-            corpus,
-            form.files,
-            form.document,
-            "api",
-            sender,
-            settings.max_variant_bytes,
-            settings.max_files_per_upload,
-            client_of(request),
-        )
-    except WRITE_ERRORS as exc:
-        raise refused(exc) from None
+    job = await run_in_threadpool(
+        submit_files,
+        corpus,
+        form.files,
+        form.document,
+        "api",
+        f"api:{who.fingerprint}",
+        settings.max_variant_bytes,
+        settings.max_files_per_upload,
+        client_of(request),
+    )
     worker.wake()
     return job_info(job)
 

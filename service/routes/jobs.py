@@ -7,12 +7,12 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from index.jobs.submit import NotRetryable, submit_retry
+from index.jobs.submit import submit_retry
 from index.storage.database import JOB_STATUSES
 from service.deps import Admin, CorpusDep, Reader, WorkerDep
 from service.errors import ApiError
 from service.models import JobInfo, JobList
-from service.routes.documents import job_info, refused
+from service.routes.documents import job_info
 
 router = APIRouter(tags=["jobs"])
 
@@ -54,10 +54,7 @@ def list_jobs(
 )
 async def retry_job(job_id: str, corpus: CorpusDep, worker: WorkerDep, _who: Admin) -> JobInfo:
     """Queue a failed upload again with the files it staged (when it failed while storing them)."""
-    try:
-        job = await run_in_threadpool(submit_retry, corpus, job_id)
-    except (LookupError, NotRetryable) as exc:
-        raise refused(exc) from None
+    job = await run_in_threadpool(submit_retry, corpus, job_id)
     worker.wake()
     return job_info(job)
 

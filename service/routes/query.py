@@ -10,15 +10,15 @@ from index.published import LoadedIndex
 from index.search import Hit
 from service.deps import SearcherDep, require_ask
 from service.errors import ApiError
-from service.models import Answer, ClauseGroup, QueryRequest, QueryResponse
+from service.models import Answer, ClauseGroupOut, QueryRequest, QueryResponse
 
 router = APIRouter(prefix="/v1", tags=["query"], dependencies=[Depends(require_ask)])
 UNKNOWN_NAMED = 5  # an error names this many unknown ids, then counts the rest
 
 
-def _clause_group(rank: int, hit: Hit, index: LoadedIndex) -> ClauseGroup:
+def _clause_group(rank: int, hit: Hit, index: LoadedIndex) -> ClauseGroupOut:
     group = hit.group
-    return ClauseGroup.model_validate(
+    return ClauseGroupOut.model_validate(
         {
             "rank": rank,
             "id": group.id,
