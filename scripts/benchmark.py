@@ -10,6 +10,12 @@ Measures, on the same machine in the same run:
 All traffic goes to 127.0.0.1; every loop is bounded.
 
     .venv/bin/python scripts/benchmark.py [--queries 200] [--json var/bench.json]
+    .venv/bin/python scripts/benchmark.py --against REF [--rounds 3]
+
+`--against REF` measures only the serving path, this checkout against a git worktree of REF (an
+earlier commit), in the same run: both serve the seed notice with the default backend, and
+single-client p50 and 8-client queries/s are taken in alternating rounds, so drift in the machine
+falls on both; the medians and their ratios are printed.
 """
 
 from __future__ import annotations
@@ -95,19 +101,29 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start(command: list[str], env: dict[str, str], port: int, timeout: float = 180) -> subprocess.Popen:
+def _start(
+    command: list[str], env: dict[str, str], port: int, timeout: float = 180, cwd: Path = ROOT
+) -> subprocess.Popen:
     process = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
+    try:
+        _wait_ready(port, timeout)
+    except RuntimeError:
+        process.kill()
+        raise
+    return process
+
+
+def _wait_ready(port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
                 if response.status == 200:
-                    return process
+                    return
         except OSError:
             time.sleep(0.5)
-    process.kill()
     raise RuntimeError(f"server on port {port} did not become ready")
 
 
@@ -193,6 +209,74 @@ def _serve_and_measure(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _speed(url: str, questions: list[str], n_queries: int) -> tuple[float, float]:
+    """Single-client p50 (ms) and 8-client queries/s, over the same questions."""
+    latencies = [_post(url, questions[i % len(questions)])[1] for i in range(n_queries)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(lambda i: _post(url, questions[i % len(questions)]), range(2 * n_queries)))
+    return 1000 * statistics.median(latencies), 2 * n_queries / (time.perf_counter() - started)
+
+
+def _compare_with(ref: str, n_queries: int, rounds: int) -> int:
+    """This checkout's serving path against REF's, alternating rounds in one run; prints medians and ratios."""
+    dev = EVAL_DIR / "dev.jsonl"
+    questions = [i["question"] for i in read_set(dev)] if dev.exists() else []
+    questions += [i["question"] for i in read_set(ROOT / "tests" / "data" / "checks.jsonl")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+    with tempfile.TemporaryDirectory(prefix="concord-against-") as tmp:
+        work = Path(tmp)
+        subprocess.run(["git", "worktree", "add", "--detach", str(work / "ref"), ref], cwd=ROOT, check=True)
+        try:
+            roots = {ref: work / "ref", "this": ROOT}
+            processes, urls = {}, {}
+            measured: dict[str, list[tuple[float, float]]] = {name: [] for name in roots}
+            try:
+                for number, (name, root) in enumerate(roots.items()):
+                    port = _free_port()
+                    settings = {
+                        "CONCORD_VAR_DIR": str(work / f"var-{number}"),
+                        "CONCORD_MODELS_DIR": str(ROOT / "var" / "models"),
+                        "CONCORD_SEEDS_DIR": str(ROOT / "seeds"),
+                    }
+                    command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
+                    if not (root / "service" / "cli.py").exists():  # before the CLI moved into the package
+                        command[1:3] = ["scripts/cli.py"]
+                    print(f"serving {name} from {root} …", file=sys.stderr)
+                    env_of = env | settings | {"PYTHONPATH": str(root)}
+                    processes[name] = _start(command, env_of, port, timeout=600, cwd=root)
+                    urls[name] = f"http://127.0.0.1:{port}/v1/query"
+                for url in urls.values():
+                    for question in questions[:10]:
+                        _post(url, question)  # warm-up
+                for round_number in range(rounds):
+                    order = list(roots) if round_number % 2 == 0 else list(reversed(roots))
+                    for name in order:
+                        p50, rps = _speed(urls[name], questions, n_queries)
+                        measured[name].append((p50, rps))
+                        print(
+                            f"round {round_number + 1} {name}: p50 {p50:.1f} ms, {rps:.1f} q/s",
+                            file=sys.stderr,
+                        )
+            finally:
+                for process in processes.values():
+                    process.terminate()
+                    process.wait(timeout=30)
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(work / "ref")], cwd=ROOT, check=False)
+    medians = {
+        name: (statistics.median(p for p, _ in rows), statistics.median(q for _, q in rows))
+        for name, rows in measured.items()
+    }
+    (before_p50, before_rps), (after_p50, after_rps) = medians[ref], medians["this"]
+    print(f"{'':14} {'p50 ms':>8} {'8-client q/s':>13}")
+    print(f"{ref[:14]:14} {before_p50:8.1f} {before_rps:13.1f}")
+    print(f"{'this checkout':14} {after_p50:8.1f} {after_rps:13.1f}")
+    print(f"{'ratio':14} {after_p50 / before_p50:8.2f} {after_rps / before_rps:13.2f}   "
+          "(p50: lower is better; q/s: higher)")  # fmt: skip
+    return 0
 
 
 def _statute_quality(work: Path, env: dict[str, str]) -> dict[str, dict]:
@@ -326,10 +410,14 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200, help="requests per latency and throughput phase")
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--child-build", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--against", metavar="REF", help="compare serving with a worktree of this commit")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds for --against")
     args = parser.parse_args()
     if args.child_build:
         _child_build(*args.child_build)
         return 0
+    if args.against:
+        return _compare_with(args.against, args.queries, args.rounds)
 
     dev = EVAL_DIR / "dev.jsonl"
     items = read_set(dev) if dev.exists() else []

@@ -53,7 +53,7 @@ def build_searcher(corpus: Path, var: Path, backend: str = "onnx"):
     from index.embedding import load_embedder
     from index.jobs.submit import submit_reindex
     from index.published import LoadedIndex
-    from index.search import Searcher
+    from index.query import Searcher
     from service.runtime import job_runner, open_corpus
     from service.settings import Settings
 
@@ -102,9 +102,7 @@ def answerability(searcher, answerable: list[dict], unanswerable: list[dict]) ->
 
 
 def _features(searcher, question: str) -> list[float]:
-    result = searcher.search(question, 5)
-    top = [searcher.index.groups.index(hit.group) for hit in result.hits[:3]]
-    return list(searcher.confidence_features(result.question, result.hits, top, result.concepts))
+    return list(searcher.search(question, 5).features)
 
 
 def _logistic(x, y, steps: int = 20000, rate: float = 0.1, l2: float = 0.01):
@@ -164,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    import index.search as search
+    from dataclasses import replace
 
     evaluator = load_evaluator()
     searcher = build_searcher(args.corpus, args.var, args.backend)
@@ -175,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.sweep:
         for weight in [round(0.05 * i, 2) for i in range(13)]:
-            search.GLOSS_WEIGHT_MAX = weight
+            searcher.fusion = replace(searcher.fusion, gloss_weight_max=weight)
             english = {name: [i for i in items if i.get("lang") == "en"] for name, items in sets.items()}
             scores = [
                 score(searcher, evaluator, items)["all"]["hit@1"] for items in english.values() if items

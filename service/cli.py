@@ -353,7 +353,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_query(settings: Settings, args: argparse.Namespace) -> int:
     from index.published import LoadedIndex
-    from index.search import Searcher
+    from index.query import Searcher
 
     searcher = Searcher(
         LoadedIndex.load(settings.resolved_index_dir, settings.embedding_id, settings.vector_config),

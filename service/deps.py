@@ -8,7 +8,7 @@ from fastapi import Depends, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from index.jobs.runner import JobWorker
-from index.search import Searcher
+from index.query import Searcher
 from index.storage.corpus import Corpus
 from service.auth import Access, Caller, KeyRing
 from service.errors import ApiError

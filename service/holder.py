@@ -16,7 +16,7 @@ from pathlib import Path
 
 from index.embedding import Embedder
 from index.published import BUILDS, MANIFEST, IndexUnavailable, LoadedIndex
-from index.search import Searcher
+from index.query import Searcher
 from index.vectors import EMBEDDED, VectorConfig
 
 log = logging.getLogger("concord")

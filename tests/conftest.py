@@ -60,7 +60,7 @@ def built_index(tmp_path_factory: pytest.TempPathFactory, embedder, seed_variant
 @pytest.fixture(scope="session")
 def searcher(built_index, embedder):
     from index.published import LoadedIndex
-    from index.search import Searcher
+    from index.query import Searcher
 
     config, _ = built_index
     return Searcher(LoadedIndex.load(config.index_dir, DEFAULT_SETTINGS.embedding_id), embedder)

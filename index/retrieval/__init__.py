@@ -1,1 +1,4 @@
-"""Retrieval primitives: the embedding model, vector stores, the lexical index and query expansion."""
+"""The text side of retrieval, shared by builds and questions: Chinese tokens and BM25 (`lexical`),
+English-to-Chinese expansion (`expansion`), English dictionary glosses of clauses (`glosses`) and
+homophone correction (`homophones`). Embeddings live in `index.embedding`, vector stores in
+`index.vectors`, the question pipeline in `index.query`."""

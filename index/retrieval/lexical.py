@@ -160,6 +160,10 @@ class Concept:
     weight: float = 1.0
 
 
+# One question's per-token BM25 scores over one index, kept while it is answered: its ranking
+# and its coverage read the same tokens.
+TokenScores = dict[str, np.ndarray]
+
 # BM25 length normalisation. Documents are clauses, not pages: a long clause
 # is fuller, not padded, so length is discounted less than the usual 0.75.
 BM25_K1 = 1.5
@@ -194,7 +198,7 @@ class LexicalIndex:
     def size(self) -> int:
         return int(self._retriever.scores["num_docs"]) if self._retriever else 0
 
-    def scores(self, concepts: list[Concept]) -> np.ndarray:
+    def scores(self, concepts: list[Concept], memo: TokenScores | None = None) -> np.ndarray:
         """Disjunction-max BM25: a concept scores its best token, concepts add up.
 
         Summing every token would let a concept with many synonyms or sub-words
@@ -203,26 +207,39 @@ class LexicalIndex:
         total = np.zeros(self.size, dtype=np.float32)
         if self._retriever is None:
             return total
-        vocab = self._retriever.vocab_dict
         for concept in concepts:
-            known = [t for t in dict.fromkeys(concept.tokens) if t in vocab]
+            known = self._known(concept)
             if known and concept.weight > 0:
-                best = np.max([self._retriever.get_scores([t]) for t in known], axis=0)
+                best = np.max([self._token_scores(t, memo) for t in known], axis=0)
                 total += concept.weight * best
         return total
 
-    def coverage(self, concepts: list[Concept], rows: list[int]) -> np.ndarray:
+    def coverage(
+        self, concepts: list[Concept], rows: list[int], memo: TokenScores | None = None
+    ) -> np.ndarray:
         """For each of these documents, the share of concepts it contains at least one token of."""
         found = np.zeros(len(rows), dtype=np.float32)
         if self._retriever is None or not concepts:
             return found
-        vocab = self._retriever.vocab_dict
         for concept in concepts:
-            known = [t for t in dict.fromkeys(concept.tokens) if t in vocab]
+            known = self._known(concept)
             if known:
-                present = np.max([self._retriever.get_scores([t])[rows] for t in known], axis=0) > 0
+                present = np.max([self._token_scores(t, memo)[rows] for t in known], axis=0) > 0
                 found += present
         return found / len(concepts)
+
+    def _known(self, concept: Concept) -> list[str]:
+        vocab = self._retriever.vocab_dict
+        return [t for t in dict.fromkeys(concept.tokens) if t in vocab]
+
+    def _token_scores(self, token: str, memo: TokenScores | None) -> np.ndarray:
+        """One token's BM25 score for every document; with a memo, computed once per question."""
+        if memo is None:
+            return self._retriever.get_scores([token])
+        scores = memo.get(token)
+        if scores is None:
+            scores = memo[token] = self._retriever.get_scores([token])
+        return scores
 
     def save(self, path: Path) -> None:
         if self._retriever is None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from index.answer import CountAnswer
 from index.published import LoadedIndex
-from index.search import Hit
+from index.query import Hit
+from index.query.answer import CountAnswer
 from service.deps import SearcherDep, require_ask
 from service.errors import ApiError
 from service.models import Answer, ClauseGroupOut, QueryRequest, QueryResponse

@@ -95,7 +95,7 @@ def test_an_empty_corpus_builds_an_index_that_answers_nothing(built_index, embed
     empty = BuildConfig(tmp_path / "index", config.cache_dir, config.model)
     report = build_index(empty, [], embedder)
     assert report.manifest.counts.clause_groups == 0
-    from index.search import Searcher
+    from index.query import Searcher
 
     assert Searcher(LoadedIndex.load(empty.index_dir), embedder).search("问题").hits == []
 
@@ -125,7 +125,7 @@ def test_milvus_builds_update_the_live_collection_in_place_when_few_documents_ch
     holding the build before keeps answering from it (rows it does not know are skipped)."""
     import index.build as build
     from index.corpus.model import DocumentSource
-    from index.search import Searcher
+    from index.query import Searcher
     from index.vectors import VectorConfig
 
     monkeypatch.setattr(build, "IN_PLACE_SHARE", 1.0)  # the seeds are small: any change qualifies

@@ -102,3 +102,30 @@ def test_a_job_a_stopped_process_left_running_shows_as_interrupted(
     ran = db.job(job.id)
     assert ran.status == "succeeded" and ran.attempts == 2 and ran.interrupted_at is not None
     assert [j.id for j in db.jobs("interrupted", 10)] == [job.id]
+
+
+def test_a_job_that_hits_a_fault_of_ours_fails_alone_and_the_others_run(
+    tmp_path: Path, embedder, shared_cache, monkeypatch
+) -> None:
+    """An unexpected exception (a bug, not the input) fails its job with a message; it never leaves the
+    job running forever or stops the jobs queued beside it."""
+    runner = _runner(tmp_path, embedder, shared_cache)
+    corpus = runner.corpus
+    store = Corpus.store
+
+    def broken_for_one(self, name, data, document, actor):
+        if name == "broken.txt":
+            raise TypeError("an unexpected fault")
+        return store(self, name, data, document, actor)
+
+    broken = submit_files(corpus, [Upload("broken.txt", "第一条 破损。".encode())], "one", "t", "t", 10**7)
+    fine = submit_files(corpus, [Upload("fine.txt", "第一条 完好的条文。".encode())], "two", "t", "t", 10**7)
+    monkeypatch.setattr(Corpus, "store", broken_for_one)
+    runner.run_pending()
+    failed, succeeded = corpus.db.job(broken.id), corpus.db.job(fine.id)
+    assert failed.status == "failed" and "TypeError: an unexpected fault" in failed.error
+    assert (corpus.files.root / failed.payload["files"][0]["staged"]).exists()  # kept: it can be retried
+    assert succeeded.status == "succeeded"
+    assert "two" in {d.id for d in corpus.db.documents()} and "one" not in {
+        d.id for d in corpus.db.documents()
+    }

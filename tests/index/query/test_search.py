@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-
-from index.answer import count_answer, is_count_question
 from index.corpus.model import ClauseGroup, Reading, Support
 from index.corpus.normalize import normalize_text
-from index.search import Searcher, fuse
+from index.query import Searcher
+from index.query.answer import count_answer, is_count_question
 from tests.helpers import ROOT
 
 CHECKS = [
@@ -57,22 +55,6 @@ def test_loops_never_flood_results(searcher: Searcher) -> None:
     texts = [h.group.canonical for h in hits]
     assert len(texts) == len(set(texts))
     assert sum("党组织书记" in t for t in texts) <= 2
-
-
-def test_support_breaks_near_ties_without_hiding_lone_clauses() -> None:
-    support = np.array([1.0, 0.2, 0.2])
-    heading = np.array([False, False, False])
-    near_tie = fuse(np.array([0.80, 0.81, 0.1]), np.array([5.0, 5.1, 0.0]), support, heading)
-    assert int(np.argmax(near_tie)) == 0
-    clear_win = fuse(np.array([0.70, 0.90, 0.1]), np.array([2.0, 8.0, 0.0]), support, heading)
-    assert int(np.argmax(clear_win)) == 1
-
-
-def test_bare_headings_rank_below_equal_clauses() -> None:
-    scores = fuse(
-        np.array([0.9, 0.9, 0.1]), np.array([3.0, 3.0, 0.0]), np.ones(3), np.array([True, False, False])
-    )
-    assert scores[1] > scores[0]
 
 
 def _group(canonical: str, readings: dict[str, str]) -> ClauseGroup:
@@ -132,15 +114,18 @@ def test_a_when_question_finds_the_dated_clause(searcher) -> None:
 
 def test_a_question_naming_a_document_by_title_picks_it(built_index, embedder) -> None:
     from index.published import LoadedIndex
-    from index.search import Searcher
+    from index.query import Searcher
 
     config, _ = built_index
     index = LoadedIndex.load(config.index_dir, embedder.model_id)
     index.title_words = {
         "seeds": [["楚怡", "chuyi"], ["行动", "action"]],
         "other": [["未成年人", "minor"], ["保护", "protect"], ["法", "law"]],
-    }  # a second title, as pure data: named_document reads nothing else
+    }  # a second title, as pure data: the analysis reads nothing else
     searcher = Searcher(index, embedder)
-    assert searcher.named_document("When does the Minors Protection Law take effect?") == ("other", 1.0)
-    assert searcher.named_document("楚怡行动要建设多少所学校？") == ("seeds", 1.0)
-    assert searcher.named_document("How many schools?") is None
+    assert searcher.analyse("When does the Minors Protection Law take effect?").named_document == (
+        "other",
+        1.0,
+    )
+    assert searcher.analyse("楚怡行动要建设多少所学校？").named_document == ("seeds", 1.0)
+    assert searcher.analyse("How many schools?").named_document is None

@@ -1,0 +1,16 @@
+"""Answering a question over a loaded index, stage by stage:
+
+    question ─► analysis.QuestionAnalyzer.analyse ─► AnalysedQuestion (once: normalised, tokenised,
+                translated, its concepts, what kind of question it is)
+             ─► signals: DenseSignal (vector store), LexicalSignal (BM25, Chinese tokens),
+                GlossSignal (BM25, English glosses) ─► one score per clause group each
+             ─► fusion.Fusion.rank ─► one ranking (weights, support prior, heading penalty,
+                date and title boosts) ─► Fusion.confidence (does the top answer at all?)
+             ─► answer.count_answer (a "how many" question's number, and who agrees)
+
+`search.Searcher` runs the pipeline; the service holds one per published index.
+"""
+
+from index.query.search import Hit, Searcher, SearchResult
+
+__all__ = ["Hit", "SearchResult", "Searcher"]
