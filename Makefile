@@ -25,9 +25,9 @@ build: install
 	$(BIN)/concord build
 
 bench: install
-	$(BIN)/python scripts/benchmark.py
-	$(BIN)/python scripts/bench_arrivals.py --documents 100
-	$(BIN)/python scripts/bench_scale.py
+	$(BIN)/python -m scripts.benchmark
+	$(BIN)/python -m scripts.bench_arrivals --documents 100
+	$(BIN)/python -m scripts.bench_scale
 
 test: install test-deps
 	$(BIN)/python -m pytest

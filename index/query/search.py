@@ -68,7 +68,7 @@ class Searcher:
         gloss_memo: TokenScores = {}
         dense = self.dense.scores(asked, documents)
         lexical = self.lexical.scores(asked, lexical_memo)
-        glosses = self.glosses.scores(asked, gloss_memo) if asked.english else None
+        glosses = self.glosses.scores(asked, gloss_memo)  # None unless English words went untranslated
         fused = self.fusion.rank(asked, self.priors, dense, lexical, glosses)
         candidates = np.arange(len(self._groups))
         if documents is not None:
