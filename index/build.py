@@ -13,7 +13,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,13 +23,15 @@ from rapidfuzz import fuzz
 from index.corpus.collate import collate_variants
 from index.corpus.model import ClauseGroup, Collation, DocumentSource, Problem
 from index.corpus.segment import Segmenter
-from index.embedding import CachedEmbedder, Embedder
+from index.embedding import CachedEmbedder, Embedder, load_second_embedder
 from index.published import (
     BuildContents,
     Counts,
     IndexUnavailable,
     Manifest,
+    StoreInBuild,
     read_manifest,
+    second_vector_config,
     write_and_publish,
 )
 from index.retrieval.expansion import build_lexicon, dictionary, domain_words, load_glossary
@@ -52,6 +54,7 @@ class BuildConfig:
     index_dir: Path
     cache_dir: Path
     model: str
+    second_model: str | None = None  # the second encoder's name (index.embedding.load_second_embedder)
     vectors: VectorConfig = EMBEDDED
     max_clause_chars: int = 300
 
@@ -168,10 +171,24 @@ def build_index(
             texts.append(text)
             owners.append(number)
     cached = CachedEmbedder(embedder, config.cache_dir)
+    second = (
+        CachedEmbedder(load_second_embedder(config.second_model), config.cache_dir)
+        if config.second_model
+        else None
+    )
+    # One progress count over both encoders: the texts each has not embedded before.
+    first_missing = cached.missing(texts, "document")
+    to_embed = first_missing + (second.missing(texts, "document") if second else 0)
     vectors = cached.embed_batch(
-        texts, "document", progress=lambda done, total: progress("embed", done, total)
+        texts, "document", progress=lambda done, _total: progress("embed", done, to_embed)
     )
     cached.save()
+    second_vectors = None
+    if second is not None:
+        second_vectors = second.embed_batch(
+            texts, "document", progress=lambda done, _total: progress("embed", first_missing + done, to_embed)
+        )
+        second.save()
 
     progress("index", 0, 1)
     ids = np.array([vector_id(groups[o].id, t) for o, t in zip(owners, texts, strict=True)], np.int64)
@@ -184,8 +201,24 @@ def build_index(
     )
     corpus_hashes = {c.document: c.corpus_hashes for c in collations}
     backend = open_backend(config.vectors)
-    store, update = _fill_store(config, backend, batch, corpus_hashes, cached.dimension)
+    store, update = _fill_store(config, backend, batch, corpus_hashes, cached.dimension, "store")
+    filled: StoreInBuild | None = None
+    second_record: dict = {}
     try:
+        if second is not None and second_vectors is not None:
+            second_backend = open_backend(second_vector_config(config.vectors))
+            second_batch = replace(batch, vectors=second_vectors)
+            second_store, second_update = _fill_store(
+                config, second_backend, second_batch, corpus_hashes, second.dimension, "second"
+            )
+            filled = StoreInBuild(second_store, second_backend)
+            second_record = {
+                "name": config.second_model,
+                "model": second.model_id,
+                "dimension": second.dimension,
+                "store": second_store.describe(),
+                "vector_update": second_update,
+            }
         contents = lexical_side(collations, groups, owners, ids)
         progress("index", 1, 1)
         progress("publish", 0, 1)
@@ -206,12 +239,17 @@ def build_index(
                 lexicon_entries=len(contents.lexicon),
             ),
             settings={"max_clause_chars": config.max_clause_chars},
+            second=second_record,
         )
-        target, manifest = write_and_publish(config.index_dir, contents, store, backend, manifest)
+        target, manifest = write_and_publish(config.index_dir, contents, store, backend, manifest, filled)
         progress("publish", 1, 1)
     except BaseException:
         backend.discard(store)
+        if filled is not None:
+            filled.backend.discard(filled.store)
         raise
+    if filled is not None:
+        filled.backend.prune(filled.store)
     backend.prune(store)
     problems = [p for c in collations for p in c.problems]
     return BuildReport(target, manifest, problems, cached.computed, time.perf_counter() - started, collated)
@@ -223,11 +261,13 @@ def _fill_store(
     batch: VectorBatch,
     corpus_hashes: dict[str, dict],
     dimension: int,
+    which: str,
 ) -> tuple[VectorStore, dict]:
     """The build's vectors in a store: the live one updated document by document when the backend
-    allows it and few documents changed, else a new one (returned with what was done)."""
+    allows it and few documents changed, else a new one (returned with what was done). `which` says
+    whose store it is in the manifest: the first encoder's ("store") or the second's ("second")."""
     live = backend.live(dimension, len(batch.ids))
-    changed = _changed_documents(config, corpus_hashes, live) if live is not None else None
+    changed = _changed_documents(config, corpus_hashes, live, which) if live is not None else None
     if live is not None and changed is not None:
         rows = [i for i, document in enumerate(batch.documents) if document in changed]
         if len(rows) <= IN_PLACE_SHARE * max(len(batch.ids), 1):
@@ -257,7 +297,7 @@ def _fill_store(
 
 
 def _changed_documents(
-    config: BuildConfig, corpus_hashes: dict[str, dict], live: VectorStore
+    config: BuildConfig, corpus_hashes: dict[str, dict], live: VectorStore, which: str
 ) -> set[str] | None:
     """Documents whose variants differ from the published build's (added and removed ones too), or
     None when that build is not the base of the live store (none, another model, other settings,
@@ -268,7 +308,8 @@ def _changed_documents(
         return None
     if previous.settings != {"max_clause_chars": config.max_clause_chars}:
         return None
-    if previous.store != live.describe():
+    recorded = previous.store if which == "store" else previous.second.get("store")
+    if recorded != live.describe():
         return None
     before = previous.corpus
     return {d for d in set(before) | set(corpus_hashes) if before.get(d) != corpus_hashes.get(d)}

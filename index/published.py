@@ -17,7 +17,7 @@ import json
 import logging
 import os
 import shutil
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
@@ -41,7 +41,7 @@ from index.vectors import (
 
 log = logging.getLogger("concord")
 
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 MANIFEST = "manifest.json"
 COLLATION = "collation.json"
 VECTOR_IDS = "vector_ids.npy"  # every vector's id, sorted
@@ -49,6 +49,7 @@ VECTOR_GROUPS = "vector_groups.npy"  # the clause group (its place in the collat
 LEXICON = "lexicon.json"
 TOKENIZER_WORDS = "tokenizer_words.json"
 TITLES = "titles.json"
+SECOND = "second"  # the second encoder's vector store, in a folder of its own inside the build
 BUILDS = ".builds"  # beside the published link: one folder per build
 KEEP_BUILDS = 2
 
@@ -81,6 +82,8 @@ class Manifest:
     counts: Counts
     settings: dict[str, Any]  # the build settings a later build must share to update in place
     checksums: dict[str, str] = field(default_factory=dict)  # file -> sha256
+    # The second encoder, when the build has one: its name, model id, dimension, store, vector_update.
+    second: dict[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,7 +92,7 @@ class Manifest:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        defaults = {"store": {}, "vector_update": {}, "settings": {}, "corpus": {}}
+        defaults = {"store": {}, "vector_update": {}, "settings": {}, "corpus": {}, "second": {}}
         return cls(**{**defaults, **known, "counts": Counts(**data["counts"])})
 
 
@@ -107,11 +110,30 @@ class BuildContents:
     title_words: dict[str, list[list[str]]]
 
 
+def second_vector_config(vectors: VectorConfig) -> VectorConfig:
+    """Where the second encoder's vectors live: beside the first's, under an alias of their own."""
+    return replace(vectors, collection=f"{vectors.collection}_second")
+
+
+@dataclass(frozen=True)
+class StoreInBuild:
+    """A filled vector store and the backend that publishes it."""
+
+    store: VectorStore
+    backend: VectorBackend
+
+
 def write_and_publish(
-    index_dir: Path, contents: BuildContents, store: VectorStore, backend: VectorBackend, manifest: Manifest
+    index_dir: Path,
+    contents: BuildContents,
+    store: VectorStore,
+    backend: VectorBackend,
+    manifest: Manifest,
+    second: StoreInBuild | None = None,
 ) -> tuple[Path, Manifest]:
     """Write a new build folder (every file durable, the manifest last with the files' checksums),
-    publish it and prune old builds; returns the folder and its manifest."""
+    publish it and prune old builds; returns the folder and its manifest. The second encoder's store,
+    when there is one, is saved in its own folder and published first."""
     builds = index_dir.parent / BUILDS
     builds.mkdir(parents=True, exist_ok=True)
     stamp = datetime.fromisoformat(manifest.built_at)
@@ -121,6 +143,9 @@ def write_and_publish(
         corpus = {"documents": [c.to_dict() for c in contents.collations]}
         (target / COLLATION).write_text(json.dumps(corpus, ensure_ascii=False), encoding="utf-8")
         store.save(target)
+        if second is not None:
+            (target / SECOND).mkdir()
+            second.store.save(target / SECOND)
         np.save(target / VECTOR_IDS, contents.vector_ids)
         np.save(target / VECTOR_GROUPS, contents.vector_groups)
         contents.lexical.save(target)
@@ -143,6 +168,8 @@ def write_and_publish(
         _fsync_file(manifest_path)
         for folder in {p.parent for p in files} | {target}:
             fsync_dir(folder)
+        if second is not None:
+            second.backend.publish(second.store)
         backend.publish(store)
         publish(target, index_dir)
     except BaseException:
@@ -261,6 +288,7 @@ class LoadedIndex:
     lexicon: dict[str, list[str]]
     tokenizer_words: list[str]
     title_words: dict[str, list[list[str]]]  # document -> its title's words, each with its English stems
+    second_store: VectorStore | None = None  # the second encoder's vectors (same ids), when built
 
     @classmethod
     def load(
@@ -282,6 +310,9 @@ class LoadedIndex:
             raise IndexUnavailable(f"{path}: {problem}; run `concord build`")
         try:
             store = open_backend(vectors).open(path)
+            second_store = (
+                open_backend(second_vector_config(vectors)).open(path / SECOND) if manifest.second else None
+            )
         except VectorStoreUnavailable as exc:
             raise IndexUnavailable(str(exc)) from None
         return cls(
@@ -299,6 +330,7 @@ class LoadedIndex:
             lexicon=json.loads((path / LEXICON).read_text(encoding="utf-8")),
             tokenizer_words=json.loads((path / TOKENIZER_WORDS).read_text(encoding="utf-8")),
             title_words=json.loads((path / TITLES).read_text(encoding="utf-8")),
+            second_store=second_store,
         )
 
     @cached_property

@@ -15,7 +15,7 @@ All traffic goes to 127.0.0.1; every loop is bounded.
 `--against REF` measures only the serving path, this checkout against a git worktree of REF (an
 earlier commit), in the same run: both serve the seed notice with the default backend, and
 single-client p50 and 8-client queries/s are taken in alternating rounds, so drift in the machine
-falls on both; the medians and their ratios are printed.
+falls on both; the medians, each server's peak memory after the rounds, and their ratios are printed.
 """
 
 from __future__ import annotations
@@ -271,6 +271,7 @@ def _compare_with(ref: str, n_queries: int, rounds: int) -> int:
                             f"round {round_number + 1} {name}: p50 {p50:.1f} ms, {rps:.1f} q/s",
                             file=sys.stderr,
                         )
+                peaks = {name: _peak_rss_mb(process.pid) for name, process in processes.items()}
             finally:
                 for process in processes.values():
                     process.terminate()
@@ -282,11 +283,12 @@ def _compare_with(ref: str, n_queries: int, rounds: int) -> int:
         for name, rows in measured.items()
     }
     (before_p50, before_rps), (after_p50, after_rps) = medians[ref], medians["this"]
-    print(f"{'':14} {'p50 ms':>8} {'8-client q/s':>13}")
-    print(f"{ref[:14]:14} {before_p50:8.1f} {before_rps:13.1f}")
-    print(f"{'this checkout':14} {after_p50:8.1f} {after_rps:13.1f}")
-    print(f"{'ratio':14} {after_p50 / before_p50:8.2f} {after_rps / before_rps:13.2f}   "
-          "(p50: lower is better; q/s: higher)")  # fmt: skip
+    before_mb, after_mb = peaks[ref], peaks["this"]
+    print(f"{'':14} {'p50 ms':>8} {'8-client q/s':>13} {'peak MB':>8}")
+    print(f"{ref[:14]:14} {before_p50:8.1f} {before_rps:13.1f} {before_mb:8.0f}")
+    print(f"{'this checkout':14} {after_p50:8.1f} {after_rps:13.1f} {after_mb:8.0f}")
+    print(f"{'ratio':14} {after_p50 / before_p50:8.2f} {after_rps / before_rps:13.2f} {after_mb / before_mb:8.2f}"
+          "   (p50, memory: lower is better; q/s: higher)")  # fmt: skip
     return 0
 
 

@@ -1,14 +1,13 @@
 """Retrieval quality in-process: question sets against a corpus, scored by the shared evaluator's own judge.
 
-    python scripts/quality.py --corpus DIR [--set FILE ...] [--unanswerable FILE] [--sweep]
+    .venv/bin/python -m scripts.quality --corpus DIR [--set FILE ...] [--unanswerable FILE]
 
 DIR holds one sub-folder per document (its variants inside), as CONCORD_SEEDS_DIR
 takes it. The index is built the product's way (corpus database, one rebuild
 job) under --var. Each set is scored with `judge` and `summarize` from
-../shared/eval/evaluate.py, so figures match the HTTP evaluation; --sweep
-refits the English gloss weight and the answerability threshold on the
-sets given. This is the tool for fitting; README figures come from the HTTP
-evaluator against a running service.
+../shared/eval/evaluate.py, so figures match the HTTP evaluation. Fitting the
+fusion is scripts/fit_fusion.py's; README figures come from the HTTP evaluator
+against a running service.
 """
 
 from __future__ import annotations
@@ -48,8 +47,9 @@ def five_documents(folder: Path) -> Path:
     return folder
 
 
-def build_searcher(corpus: Path, var: Path, backend: str = "onnx"):
-    """Build the index over `corpus` the product's way and return a Searcher on it."""
+def build_searcher(corpus: Path, var: Path, backend: str = "onnx", fusion=None):
+    """Build the index over `corpus` the product's way and return a Searcher on it (with `fusion`, or
+    the fitted one)."""
     from index.embedding import load_embedder
     from index.jobs.submit import submit_reindex
     from index.published import LoadedIndex
@@ -65,7 +65,7 @@ def build_searcher(corpus: Path, var: Path, backend: str = "onnx"):
     if not settings.resolved_index_dir.exists():
         submit_reindex(store, "quality", "quality")
         job_runner(settings, store, lambda: embedder).run_pending()
-    return Searcher(LoadedIndex.load(settings.resolved_index_dir, settings.embedding_id), embedder)
+    return Searcher(LoadedIndex.load(settings.resolved_index_dir, settings.embedding_id), embedder, fusion)
 
 
 def as_results(hits: list) -> list[dict]:
@@ -101,45 +101,6 @@ def answerability(searcher, answerable: list[dict], unanswerable: list[dict]) ->
     }
 
 
-def _features(searcher, question: str) -> list[float]:
-    return list(searcher.search(question, 5).features)
-
-
-def _logistic(x, y, steps: int = 20000, rate: float = 0.1, l2: float = 0.01):
-    import numpy as np
-
-    mean, spread = x.mean(0), x.std(0)
-    z = (x - mean) / spread
-    weights, bias = np.zeros(x.shape[1]), 0.0
-    for _ in range(steps):
-        error = 1 / (1 + np.exp(-(z @ weights + bias))) - y
-        weights -= rate * (z.T @ error / len(y) + l2 * weights)
-        bias -= rate * error.mean()
-    return weights / spread, bias - float((weights * mean / spread).sum())
-
-
-def fit_answerability(searcher, answerable: list[dict], unanswerable: list[dict]) -> None:
-    """Fit CONFIDENCE_COEFFICIENTS and CONFIDENCE_INTERCEPT; report leave-one-out errors at 0.5."""
-    import numpy as np
-
-    x = np.array([_features(searcher, i["question"]) for i in answerable + unanswerable])
-    y = np.array([1.0] * len(answerable) + [0.0] * len(unanswerable))
-    coefficients, intercept = _logistic(x, y)
-    print(f"CONFIDENCE_COEFFICIENTS = {tuple(round(float(c), 2) for c in coefficients)}")
-    print(f"CONFIDENCE_INTERCEPT = {intercept:.2f}")
-    missed = flagged = 0
-    for i in range(len(y)):
-        keep = np.arange(len(y)) != i
-        c, b = _logistic(x[keep], y[keep], steps=3000, rate=0.3)
-        answers = float(x[i] @ c + b) >= 0
-        missed += y[i] == 0 and answers
-        flagged += y[i] == 1 and not answers
-    print(
-        f"leave-one-out: {len(unanswerable) - missed} of {len(unanswerable)} unanswerable caught, "
-        f"{flagged} of {len(answerable)} answerable flagged"
-    )
-
-
 def _line(name: str, summary: dict) -> str:
     en = summary.get("en", {})
     return (
@@ -156,30 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", type=Path, action="append", default=[])
     parser.add_argument("--unanswerable", type=Path)
     parser.add_argument("--backend", default="onnx", choices=["onnx", "onnx-int8", "torch"])
-    parser.add_argument("--sweep", action="store_true", help="refit the English gloss weight")
-    parser.add_argument(
-        "--fit", action="store_true", help="refit the answerability model (needs --unanswerable)"
-    )
     args = parser.parse_args(argv)
-
-    from dataclasses import replace
 
     evaluator = load_evaluator()
     searcher = build_searcher(args.corpus, args.var, args.backend)
     sets = {path.stem: read_set(path) for path in args.set}
-    if args.fit:
-        answerable = [item for items in sets.values() for item in items]
-        fit_answerability(searcher, answerable, read_set(args.unanswerable))
-        return 0
-    if args.sweep:
-        for weight in [round(0.05 * i, 2) for i in range(13)]:
-            searcher.fusion = replace(searcher.fusion, gloss_weight_max=weight)
-            english = {name: [i for i in items if i.get("lang") == "en"] for name, items in sets.items()}
-            scores = [
-                score(searcher, evaluator, items)["all"]["hit@1"] for items in english.values() if items
-            ]
-            print(f"({weight}) " + " ".join(f"{s:.3f}" for s in scores), flush=True)
-        return 0
     for name, items in sets.items():
         print(_line(name, score(searcher, evaluator, items)), flush=True)
     if args.unanswerable:

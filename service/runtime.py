@@ -20,6 +20,7 @@ def build_config(settings: Settings) -> BuildConfig:
         index_dir=settings.resolved_index_dir,
         cache_dir=settings.resolved_cache_dir,
         model=settings.embedding_id,
+        second_model=settings.second_model or None,
         vectors=settings.vector_config,
         max_clause_chars=settings.max_clause_chars,
     )

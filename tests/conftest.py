@@ -52,7 +52,12 @@ def built_index(tmp_path_factory: pytest.TempPathFactory, embedder, seed_variant
     from index.build import BuildConfig, build_index
 
     var = tmp_path_factory.mktemp("var")
-    config = BuildConfig(index_dir=var / "index", cache_dir=shared_cache, model=DEFAULT_SETTINGS.embedding_id)
+    config = BuildConfig(
+        index_dir=var / "index",
+        cache_dir=shared_cache,
+        model=DEFAULT_SETTINGS.embedding_id,
+        second_model=DEFAULT_SETTINGS.second_model,
+    )
     report = build_index(config, [seed_document(seed_variants)], embedder)
     return config, report
 

@@ -36,6 +36,10 @@ class CachedEmbedder:
     def key(text: str, purpose: Purpose) -> str:
         return hashlib.sha256(f"{purpose}\0{text}".encode()).hexdigest()
 
+    def missing(self, texts: list[str], purpose: Purpose) -> int:
+        """How many distinct texts of these are not cached yet."""
+        return len({k for k in (self.key(t, purpose) for t in texts) if k not in self._vectors})
+
     def embed_batch(
         self,
         texts: list[str],

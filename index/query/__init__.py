@@ -2,10 +2,13 @@
 
     question ─► analysis.QuestionAnalyzer.analyse ─► AnalysedQuestion (once: normalised, tokenised,
                 translated, its concepts, what kind of question it is)
-             ─► signals: DenseSignal (vector store), LexicalSignal (BM25, Chinese tokens),
-                GlossSignal (BM25, English glosses) ─► one score per clause group each
-             ─► fusion.Fusion.rank ─► one ranking (weights, support prior, heading penalty,
-                date and title boosts) ─► Fusion.confidence (does the top answer at all?)
+             ─► signals: DenseSignal twice (e5 and the cross-lingual USE, each its vector store),
+                LexicalSignal (BM25, Chinese tokens), GlossSignal (BM25, English glosses)
+                ─► one score per clause group each
+             ─► fusion.features ─► one feature row per group (the signals scaled and ranked,
+                support, heading, date, title, genre.asked_genre against each document's genre,
+                each document's best clause) ─► Fusion.rank (the fitted weights, one set per
+                language) ─► Fusion.confidence (does the top answer at all?)
              ─► answer.count_answer (a "how many" question's number, and who agrees)
 
 `search.Searcher` runs the pipeline; the service holds one per published index.

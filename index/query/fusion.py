@@ -1,112 +1,83 @@
 """Fusion: how the signals' scores become one ranking, and whether its top answers at all.
 
-Every weight, boost and penalty of the ranking lives in `Fusion`, each with the
-reason it has its value; `GroupPriors` holds what is known of each clause group
-before any question (its support, whether it is a bare heading, whether it
-carries a full date, its document). `Fusion.rank` is the whole of the fusion:
+The ranking is one fitted linear model over per-group features (`FEATURES`),
+with one weight vector for Chinese questions and one for English ones; nothing
+in it is hand-set. `scripts/fit_fusion.py` fits the weights by cross-validation
+on our own question sets (never the hidden ones) and writes them, with the
+held-out figures, to `index/query/data/fusion.json`, which `Fusion.load` reads.
 
-1. relevance: min-max dense and max-scaled lexical scores, weighted; then the
-   English glosses blended in by how much of the question went untranslated;
-2. the support prior (a clause more variants carry wins a near tie) and the
-   heading penalty;
-3. the date boost (a question asking when) and the title boost (a question
-   naming a document).
+The features of a clause group for a question:
 
-`Fusion.confidence` is the answerability model over the top result.
+- `dense`, `cross`: the first model's (e5) and the second encoder's (USE)
+  cosine, min-max scaled over the corpus;
+- `lexical`: BM25 over Chinese tokens, scaled by the best; `glosses`: BM25 over
+  English dictionary glosses, scaled and weighted by the share of the English
+  question nothing translated;
+- `support`: the share of the document's variants that carry the group;
+  `heading`: a bare heading (states nothing);
+- `date`: the group carries a full date and the question asks when; `title`:
+  the question names the group's document by its title (the share named);
+  `genre`: +1 when the question names the genre of the group's document ("the
+  notice", 本法), -1 when it names another genre;
+- `doc_dense`, `doc_cross`, `doc_lexical`: the best of each signal over the
+  group's whole document: document-level relevance, so a clause of the
+  document the question is about beats a similar clause of a neighbour;
+- `*_gap`, `*_rank` for dense, cross and lexical: how far below that signal's
+  best the group scores, in standard deviations of the signal's top scores
+  (e5's cosines crowd into a narrow band that min-max scaling hides), and the
+  reciprocal of its rank on that signal. Measured on held-out folds, these two
+  lifted hit@1 over our sets from 0.79 to 0.85 (README "Levers").
+
+`Fusion.confidence` is the answerability model: a logistic model over the top
+result's fitted score, its margin over the second result, both cosines
+and how much of the question the top results cover, fitted the same way.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from functools import cache, cached_property
+from pathlib import Path
 
 import numpy as np
 
 from index.corpus.model import ClauseGroup
 from index.query.analysis import AnalysedQuestion
+from index.query.genre import Genre
+
+FEATURES: tuple[str, ...] = (
+    "dense",
+    "cross",
+    "lexical",
+    "glosses",
+    "support",
+    "heading",
+    "date",
+    "title",
+    "genre",
+    "doc_dense",
+    "doc_cross",
+    "doc_lexical",
+    "dense_gap",
+    "dense_rank",
+    "cross_gap",
+    "cross_rank",
+    "lexical_gap",
+    "lexical_rank",
+)
+# Ranks past this many count as no rank (their reciprocal is ~0 anyway); keeps the sort partial.
+RANKED = 100
+# A score's gap below a signal's best is measured in standard deviations of its top scores, clipped.
+GAP_OF_TOP = 20
+GAP_CLIP = 5.0
+CONFIDENCE_FEATURES: tuple[str, ...] = ("score", "margin", "dense", "cross", "coverage")
+FITTED = Path(__file__).with_name("data") / "fusion.json"
 
 _FULL_DATE = re.compile(
     r"\d{4}年\d{1,2}月\d{1,2}日|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日"
 )
-
-
-@dataclass(frozen=True)
-class Fusion:
-    """The ranking's weights (measured on our question sets; see README "Levers")."""
-
-    # Min-max normalised dense and lexical scores, weighted. Chosen by measurement on the dev
-    # questions against reciprocal-rank fusion.
-    dense_weight: float = 0.5
-    # The words of an English question that the glossary and lexicon could not translate are
-    # scored against the clauses' dictionary glosses, weighted by how much is left untranslated:
-    # a question the glossary covers keeps the dense and lexical fusion, one about a document
-    # nobody wrote a glossary for leans on the glosses. 0.2 to 0.45 score alike on our sets
-    # (scripts/quality.py --sweep).
-    gloss_weight_max: float = 0.3
-    # When relevance is close, a clause more variants carry ranks first; a lone variant's
-    # clause loses at most this share of its score, so it is never hidden.
-    support_weight: float = 0.15
-    # A bare heading states nothing; it ranks below the clauses under it.
-    heading_penalty: float = 0.85
-    # A question that names a document by its title ("the Minors Protection Law", 未成年人保护法)
-    # lifts that document's clauses by up to this share, when it names one document best.
-    title_boost: float = 0.2
-    # A question that asks when ("When was it issued?", 何时施行) lifts the clauses that carry a
-    # full date by this share: the date line of a notice, the article saying when a law takes
-    # effect. 0.15 to 0.5 score alike on our sets; at 0.5 a notice's date line answers "when".
-    date_boost: float = 0.5
-    # Whether anything answers: a logistic model of the top clause's cosine with the question and
-    # the share of the question's words (or, for English, glosses) the best of the top three
-    # clauses contains. Fitted on our own question sets (50 answerable, 20 that nothing here
-    # answers; scripts/quality.py --fit): leave-one-out, 18 of 20 unanswerable caught and 1 of 50
-    # answerable flagged.
-    confidence_coefficients: tuple[float, float] = (23.39, 6.19)
-    confidence_intercept: float = -22.04
-    answerable_at: float = 0.5
-
-    def gloss_weight(self, question: AnalysedQuestion) -> float:
-        """How much the English glosses count: more, the less of the question was translated."""
-        return self.gloss_weight_max * (1 - question.translated_share)
-
-    def relevance(
-        self,
-        dense: np.ndarray,
-        lexical: np.ndarray,
-        support: np.ndarray,
-        heading: np.ndarray,
-        glosses: tuple[np.ndarray, float] | None = None,
-    ) -> np.ndarray:
-        """Relevance from the rankings (glosses with their weight), then the support prior and the
-        heading penalty."""
-        fused = self.dense_weight * _minmax(dense) + (1 - self.dense_weight) * _scaled(lexical)
-        if glosses is not None:
-            scores, weight = glosses
-            fused = (1 - weight) * fused + weight * _scaled(scores)
-        fused = fused * (1 - self.support_weight * (1 - support))
-        return np.where(heading, fused * self.heading_penalty, fused)
-
-    def rank(
-        self,
-        question: AnalysedQuestion,
-        priors: GroupPriors,
-        dense: np.ndarray,
-        lexical: np.ndarray,
-        glosses: np.ndarray | None,
-    ) -> np.ndarray:
-        """Every group's fused score for this question."""
-        weighted = (glosses, self.gloss_weight(question)) if glosses is not None else None
-        fused = self.relevance(dense, lexical, priors.support, priors.heading, weighted)
-        if question.asks_when:
-            fused = np.where(priors.dated, fused * (1 + self.date_boost), fused)
-        if question.named_document is not None:
-            document, share = question.named_document
-            fused = np.where(priors.document == document, fused * (1 + self.title_boost * share), fused)
-        return fused
-
-    def confidence(self, features: tuple[float, float]) -> float:
-        """How likely the top result answers the question, from (its cosine, the best coverage)."""
-        logit = sum(w * x for w, x in zip(self.confidence_coefficients, features, strict=True))
-        return float(1 / (1 + np.exp(-(logit + self.confidence_intercept))))
 
 
 @dataclass(frozen=True)
@@ -117,15 +88,145 @@ class GroupPriors:
     heading: np.ndarray  # a bare heading
     dated: np.ndarray  # it carries a full date
     document: np.ndarray  # its document's id
+    genre: np.ndarray  # its document's genre ("law", "notice" or "")
 
     @classmethod
-    def of(cls, groups: list[ClauseGroup]) -> GroupPriors:
+    def of(cls, groups: list[ClauseGroup], genres: dict[str, Genre] | None = None) -> GroupPriors:
+        genres = genres or {}
         return cls(
             support=np.array([g.support.count / max(g.support.total, 1) for g in groups], np.float32),
             heading=np.array([g.kind == "heading" for g in groups], dtype=bool),
             dated=np.array([bool(_FULL_DATE.search(g.canonical)) for g in groups], dtype=bool),
             document=np.array([g.document for g in groups], dtype=object),
+            genre=np.array([genres.get(g.document, "") for g in groups], dtype=object),
         )
+
+    @cached_property
+    def document_numbers(self) -> tuple[np.ndarray, int]:
+        """Each group's document as a number 0..n-1, and n (for per-document maxima); once per index."""
+        _names, numbers = np.unique(self.document.astype(str), return_inverse=True)
+        return numbers, int(numbers.max()) + 1 if len(numbers) else 0
+
+
+@dataclass(frozen=True)
+class Signals:
+    """One question's raw scores, one entry per clause group (cross is None without a second encoder,
+    glosses None unless English words went untranslated)."""
+
+    dense: np.ndarray
+    lexical: np.ndarray
+    cross: np.ndarray | None = None
+    glosses: np.ndarray | None = None
+
+
+def features(
+    question: AnalysedQuestion, priors: GroupPriors, signals: Signals, genre: Genre = ""
+) -> np.ndarray:
+    """The feature matrix (groups x FEATURES) the fitted model scores."""
+    count = len(signals.dense)
+    dense = _minmax(signals.dense)
+    cross = _minmax(signals.cross) if signals.cross is not None else np.zeros(count, np.float32)
+    lexical = _scaled(signals.lexical)
+    glosses = (
+        _scaled(signals.glosses) * (1 - question.translated_share)
+        if signals.glosses is not None
+        else np.zeros(count, np.float32)
+    )
+    date = priors.dated & question.asks_when
+    title = np.zeros(count, np.float32)
+    if question.named_document is not None:
+        document, share = question.named_document
+        title = np.where(priors.document == document, share, 0.0)
+    genre_match = np.zeros(count, np.float32)
+    if genre:
+        genre_match = np.where(priors.genre == genre, 1.0, np.where(priors.genre == "", 0.0, -1.0))
+    numbers, documents = priors.document_numbers
+    per_document = [_document_best(values, numbers, documents) for values in (dense, cross, lexical)]
+    standing = []
+    for raw in (signals.dense, signals.cross, signals.lexical):
+        standing += _standing(raw) if raw is not None else [np.zeros(count), np.zeros(count)]
+    return np.column_stack(
+        [
+            dense,
+            cross,
+            lexical,
+            glosses,
+            priors.support,
+            priors.heading,
+            date,
+            title,
+            genre_match,
+            *per_document,
+            *standing,
+        ]
+    ).astype(np.float32)
+
+
+def _standing(scores: np.ndarray) -> list[np.ndarray]:
+    """A signal's gap below its best (in standard deviations of its top scores, clipped, as 0..-1) and
+    the reciprocal of each group's rank on it (0 past `RANKED`)."""
+    count = len(scores)
+    shown = min(RANKED, count)
+    top = np.argpartition(-scores, shown - 1)[:shown] if shown < count else np.arange(count)
+    top = top[np.argsort(-scores[top], kind="stable")]
+    reciprocal = np.zeros(count, np.float32)
+    reciprocal[top] = 1.0 / (1.0 + np.arange(len(top)))
+    best = scores[top[: min(GAP_OF_TOP, len(top))]]
+    gap = (scores - best.max()) / (best.std() + 1e-6)
+    return [np.maximum(gap, -GAP_CLIP) / GAP_CLIP, reciprocal]
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """The fitted ranking and answerability models (see the module docstring and `FITTED`)."""
+
+    weights_zh: tuple[float, ...]
+    weights_en: tuple[float, ...]
+    confidence_coefficients: tuple[float, ...]
+    confidence_intercept: float
+    answerable_at: float = 0.5
+
+    @classmethod
+    def load(cls, path: Path = FITTED) -> Fusion:
+        return _load(path)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Fusion:
+        if (
+            tuple(data["features"]) != FEATURES
+            or tuple(data["confidence"]["features"]) != CONFIDENCE_FEATURES
+        ):
+            raise ValueError("the fitted fusion names other features; run scripts/fit_fusion.py")
+        return cls(
+            weights_zh=tuple(data["weights"]["zh"]),
+            weights_en=tuple(data["weights"]["en"]),
+            confidence_coefficients=tuple(data["confidence"]["coefficients"]),
+            confidence_intercept=float(data["confidence"]["intercept"]),
+            answerable_at=float(data["confidence"]["answerable_at"]),
+        )
+
+    def weights(self, question: AnalysedQuestion) -> np.ndarray:
+        return np.asarray(self.weights_en if question.english else self.weights_zh, np.float32)
+
+    def rank(self, question: AnalysedQuestion, matrix: np.ndarray) -> np.ndarray:
+        """Every group's fused score for this question, from its feature matrix."""
+        return matrix @ self.weights(question)
+
+    def confidence(self, values: tuple[float, ...]) -> float:
+        """How likely the top result answers the question, from `CONFIDENCE_FEATURES`' values."""
+        logit = sum(w * x for w, x in zip(self.confidence_coefficients, values, strict=True))
+        return float(1 / (1 + np.exp(-(logit + self.confidence_intercept))))
+
+
+@cache
+def _load(path: Path) -> Fusion:
+    return Fusion.from_dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _document_best(values: np.ndarray, numbers: np.ndarray, documents: int) -> np.ndarray:
+    best = np.zeros(documents, np.float32)
+    np.maximum.at(best, numbers, values)
+    return best[numbers]
 
 
 def _minmax(scores: np.ndarray) -> np.ndarray:

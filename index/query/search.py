@@ -7,14 +7,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index.corpus.model import ClauseGroup
-from index.embedding import Embedder
-from index.published import LoadedIndex
+from index.embedding import Embedder, load_second_embedder
+from index.published import IndexUnavailable, LoadedIndex
 from index.query.analysis import AnalysedQuestion, QuestionAnalyzer
 from index.query.answer import CountAnswer, asked_measure, count_answer, counted_phrase
-from index.query.fusion import Fusion, GroupPriors
+from index.query.fusion import Fusion, GroupPriors, Signals, features
+from index.query.genre import asked_genre, document_genre
 from index.query.signals import DenseSignal, GlossSignal, LexicalSignal
 from index.retrieval.expansion import Expansion, has_english
-from index.retrieval.lexical import Concept, TokenScores
+from index.retrieval.lexical import Concept
 
 # The answerability model reads the best coverage among this many top results.
 COVERAGE_OF_TOP = 3
@@ -37,7 +38,7 @@ class SearchResult:
     concepts: list[Concept]
     confidence: float = 0.0  # that the top result answers the question, 0 to 1
     answerable: bool = False  # whether the corpus seems to answer it at all
-    features: tuple[float, float] = field(default=(0.0, 0.0))  # what confidence was judged from
+    features: tuple[float, ...] = field(default=())  # what confidence was judged from (CONFIDENCE_FEATURES)
 
 
 class Searcher:
@@ -46,49 +47,87 @@ class Searcher:
     def __init__(self, index: LoadedIndex, embedder: Embedder, fusion: Fusion | None = None) -> None:
         self.index = index
         self.embedder = embedder
-        self.fusion = fusion or Fusion()
+        self.fusion = fusion or Fusion.load()
         self.analyzer = QuestionAnalyzer(
             index.tokenizer_words, index.lexicon, index.lexical.vocabulary, index.title_words
         )
-        self.dense = DenseSignal(index, embedder)
+        self.dense = DenseSignal(index, embedder, index.store)
+        self.cross = self._second_signal(index)
         self.lexical = LexicalSignal(index)
         self.glosses = GlossSignal(index)
         self._groups = index.groups
-        self.priors = GroupPriors.of(self._groups)
+        self.genres = {d.document: document_genre(d) for d in index.documents}
+        self.priors = GroupPriors.of(self._groups, self.genres)
+
+    @staticmethod
+    def _second_signal(index: LoadedIndex) -> DenseSignal | None:
+        """The second encoder's signal when the build has its vectors (the model the build recorded)."""
+        second = index.manifest.second
+        if not second or index.second_store is None:
+            return None
+        embedder = load_second_embedder(second["name"])
+        if embedder.model_id != second["model"]:
+            raise IndexUnavailable(
+                f"{index.path} holds vectors of {second['model']!r} but {embedder.model_id!r} is "
+                "installed; run `concord build`"
+            )
+        return DenseSignal(index, embedder, index.second_store, expanded=False)
 
     def analyse(self, question: str) -> AnalysedQuestion:
         return self.analyzer.analyse(question)
+
+    def signals(self, asked: AnalysedQuestion, documents: list[str] | None = None) -> tuple[Signals, dict]:
+        """Every signal's raw scores for an analysed question, and the token memos their coverage reuses."""
+        memos: dict = {"lexical": {}, "glosses": {}}
+        signals = Signals(
+            dense=self.dense.scores(asked, documents),
+            lexical=self.lexical.scores(asked, memos["lexical"]),
+            cross=self.cross.scores(asked, documents) if self.cross is not None else None,
+            # None unless English words went untranslated
+            glosses=self.glosses.scores(asked, memos["glosses"]),
+        )
+        return signals, memos
+
+    def features(self, asked: AnalysedQuestion, signals: Signals) -> np.ndarray:
+        """The fusion's feature matrix for this question (one row per clause group)."""
+        return features(asked, self.priors, signals, asked_genre(asked.text))
 
     def search(self, question: str, top_k: int = 5, documents: list[str] | None = None) -> SearchResult:
         """The top clause groups for a question, optionally only from the named documents."""
         asked = self.analyzer.analyse(question)
         if not self._groups:
             return SearchResult(asked.text, [], None, asked.expansion, asked.concepts)
-        lexical_memo: TokenScores = {}
-        gloss_memo: TokenScores = {}
-        dense = self.dense.scores(asked, documents)
-        lexical = self.lexical.scores(asked, lexical_memo)
-        glosses = self.glosses.scores(asked, gloss_memo)  # None unless English words went untranslated
-        fused = self.fusion.rank(asked, self.priors, dense, lexical, glosses)
+        signals, memos = self.signals(asked, documents)
+        fused = self.fusion.rank(asked, self.features(asked, signals))
         candidates = np.arange(len(self._groups))
         if documents is not None:
             candidates = candidates[np.isin(self.priors.document, list(documents))]
-        order = candidates[np.argsort(-fused[candidates], kind="stable")][:top_k]
-        hits = [Hit(self._groups[i], float(fused[i]), float(dense[i]), float(lexical[i])) for i in order]
-        result = SearchResult(asked.text, hits, None, asked.expansion, asked.concepts)
+        order = candidates[np.argsort(-fused[candidates], kind="stable")][: max(top_k, 2)]
+        hits = [
+            Hit(self._groups[i], float(fused[i]), float(signals.dense[i]), float(signals.lexical[i]))
+            for i in order
+        ]
+        result = SearchResult(asked.text, hits[:top_k], None, asked.expansion, asked.concepts)
         if not hits:
             return result
         top = [int(i) for i in order[:COVERAGE_OF_TOP]]
         if asked.english:
-            coverage = self.glosses.coverage(asked, top, gloss_memo)
+            coverage = self.glosses.coverage(asked, top, memos["glosses"])
         else:
-            coverage = self.lexical.coverage(asked, top, lexical_memo)
-        result.features = (hits[0].dense, float(coverage.max()) if len(coverage) else 0.0)
+            coverage = self.lexical.coverage(asked, top, memos["lexical"])
+        first = int(order[0])
+        result.features = (
+            float(fused[first]),
+            float(fused[first] - fused[order[1]]) if len(order) > 1 else float(fused[first]),
+            float(signals.dense[first]),
+            float(signals.cross[first]) if signals.cross is not None else 0.0,
+            float(coverage.max()) if len(coverage) else 0.0,
+        )
         result.confidence = self.fusion.confidence(result.features)
         result.answerable = result.confidence >= self.fusion.answerable_at
         # No answer span from a passage that does not answer the question.
-        if result.answerable and asked.asks_count:
-            result.answer = self._count_answer(asked, hits[0].group)
+        if result.answerable and asked.asks_count and result.hits:
+            result.answer = self._count_answer(asked, result.hits[0].group)
         return result
 
     def _count_answer(self, asked: AnalysedQuestion, group: ClauseGroup) -> CountAnswer | None:

@@ -1,7 +1,9 @@
 """The retrieval signals: each scores every clause group of one index for an analysed question.
 
-- `DenseSignal`: the question's embedding against the vector store; a group's
-  score is the best cosine of its readings.
+- `DenseSignal`: the question's embedding against a vector store; a group's
+  score is the best cosine of its readings. One over the first model (e5,
+  reading the question with its Chinese expansion), one over the second,
+  cross-lingual encoder (USE, reading the question as asked).
 - `LexicalSignal`: BM25 over the groups' jieba tokens, one vote per concept.
 - `GlossSignal`: BM25 over the groups' English dictionary glosses, for the
   English words nothing translated; `None` when there are none.
@@ -19,20 +21,26 @@ from index.embedding import Embedder
 from index.published import LoadedIndex
 from index.query.analysis import AnalysedQuestion
 from index.retrieval.lexical import TokenScores
+from index.vectors import VectorStore
 
 # How many nearest vectors the store returns; groups beyond them score 0 on this signal.
 CANDIDATES = 256
 
 
 class DenseSignal:
-    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+    def __init__(
+        self, index: LoadedIndex, embedder: Embedder, store: VectorStore, expanded: bool = True
+    ) -> None:
         self.index = index
         self.embedder = embedder
+        self.store = store
+        self.expanded = expanded  # reads the question with its Chinese expansion (else as asked)
 
     def scores(self, question: AnalysedQuestion, documents: list[str] | None = None) -> np.ndarray:
         """Best cosine per group (only the named documents' groups are searched when given)."""
-        vector = self.embedder.embed_batch([question.embedded_text], "query")
-        scores, ids = self.index.store.search(vector, CANDIDATES, documents)
+        text = question.embedded_text if self.expanded else question.text
+        vector = self.embedder.embed_batch([text], "query")
+        scores, ids = self.store.search(vector, CANDIDATES, documents)
         known, groups = self.index.groups_of(ids[0])
         by_group = np.zeros(len(self.index.groups), np.float32)
         np.maximum.at(by_group, groups, scores[0][known])

