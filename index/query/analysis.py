@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from opencc import OpenCC
 
 from index.corpus.normalize import is_cjk
-from index.query.answer import is_count_question
+from index.query.answer import asks_quantity, is_count_question
 from index.retrieval.expansion import (
     ENGLISH_STOPWORDS,
     Expansion,
@@ -52,6 +52,7 @@ class AnalysedQuestion:
     translated_share: float = 1.0  # of its English content words (a lexicon match counts half)
     asks_when: bool = False
     asks_count: bool = False
+    asks_quantity: bool = False  # an amount, a time span, an age, a share or a limit (its answer states one)
     named_document: tuple[str, float] | None = None  # the document its words name by title, and the share
 
     @property
@@ -98,6 +99,7 @@ class QuestionAnalyzer:
             english_concepts=[Concept([stem]) for stem in dict.fromkeys(stems)],
             asks_when=bool(ASKS_WHEN.search(text)),
             asks_count=is_count_question(text),
+            asks_quantity=asks_quantity(text),
         )
         if english:
             analysed.untranslated, analysed.translated_share = untranslated_words(text, expansion)

@@ -18,6 +18,31 @@ _PIECE_BREAK = re.compile(r"[。;!?,、]")
 _FOLLOW_WINDOW = 12
 
 
+# A question that asks for an amount, a length of time, an age, a share, a limit: its answer states one.
+_ASKS_QUANTITY = re.compile(
+    r"how (?:much|many|long|old|often|soon)|what (?:percentage|percent|share|proportion|amount|age)"
+    r"|minimum|maximum|多少|几[个次年天所条项名岁]|多久|多长|多大|比例|百分之|上限|下限|最高|最低",
+    re.IGNORECASE,
+)
+_STATED_QUANTITY = re.compile(
+    r"\d|[一二三四五六七八九十百千万两]+(?:个|次|年|天|日|所|条|项|名|岁|周岁|倍|%|元|小时|人|月|分之)|百分之"
+)
+# Numbers that only number things: an article (第十二条), a chapter, a list item (（一）, 三、).
+_NUMBERING = re.compile(
+    r"第[一二三四五六七八九十百零〇\d]+[条章节款项编]|[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十\d]+[、.．]"
+)
+
+
+def asks_quantity(question: str) -> bool:
+    """Whether a question asks for a quantity (how much, how long, 多少, 几年, a share, a limit)."""
+    return bool(_ASKS_QUANTITY.search(question))
+
+
+def states_quantity(text: str) -> bool:
+    """Whether a clause states a quantity, its article and list numbering aside."""
+    return bool(_STATED_QUANTITY.search(_NUMBERING.sub("", text)))
+
+
 def is_count_question(question: str) -> bool:
     return bool(_COUNT_QUESTION.search(question))
 

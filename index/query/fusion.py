@@ -29,8 +29,10 @@ The features of a clause group for a question:
   lifted hit@1 over our sets from 0.79 to 0.85 (README "Levers").
 
 `Fusion.confidence` is the answerability model: a logistic model over the top
-result's fitted score, its margin over the second result, both cosines
-and how much of the question the top results cover, fitted the same way.
+result's fitted score, its margin over the second result, both cosines,
+how much of the question the top results cover, and whether the question asks
+for a quantity (how much, how long, 多少, 几年) that none of the top results
+states, fitted the same way.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ RANKED = 100
 # A score's gap below a signal's best is measured in standard deviations of its top scores, clipped.
 GAP_OF_TOP = 20
 GAP_CLIP = 5.0
-CONFIDENCE_FEATURES: tuple[str, ...] = ("score", "margin", "dense", "cross", "coverage")
+CONFIDENCE_FEATURES: tuple[str, ...] = ("score", "margin", "dense", "cross", "coverage", "quantity_missing")
 FITTED = Path(__file__).with_name("data") / "fusion.json"
 
 _FULL_DATE = re.compile(

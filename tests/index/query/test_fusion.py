@@ -84,7 +84,8 @@ def test_the_model_scores_by_language_and_confidence_rises_with_the_top_score() 
     matrix = features(_question(), _priors(["a", "a"]), signals)
     assert np.argmax(fusion.rank(_question(), matrix)) == 0
     assert np.argmax(fusion.rank(_question(english=True), matrix)) == 1
-    low, high = (fusion.confidence((s, 0, 0, 0, 0)) for s in (0.0, 2.0))
+    rest = (0.0,) * (len(CONFIDENCE_FEATURES) - 1)
+    low, high = (fusion.confidence((s, *rest)) for s in (0.0, 2.0))
     assert low < fusion.answerable_at < high
 
 

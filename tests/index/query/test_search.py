@@ -7,7 +7,8 @@ import json
 from index.corpus.model import ClauseGroup, Reading, Support
 from index.corpus.normalize import normalize_text
 from index.query import Searcher
-from index.query.answer import count_answer, is_count_question
+from index.query.answer import asks_quantity, count_answer, is_count_question, states_quantity
+from index.query.fusion import CONFIDENCE_FEATURES
 from tests.helpers import ROOT
 
 CHECKS = [
@@ -88,6 +89,29 @@ def test_count_answer_names_disagreeing_variants() -> None:
 def test_count_questions_are_recognised() -> None:
     assert is_count_question("遴选建设几所？") and is_count_question("How many bases?")
     assert not is_count_question("What will the think tank do?")
+
+
+def test_quantity_questions_and_clauses_that_state_one_are_recognised() -> None:
+    assert asks_quantity("How much is the tuition?") and asks_quantity("考试一年考几次？")
+    assert asks_quantity("每天最多能玩多久？") and not asks_quantity("Who approves a new college?")
+    assert states_quantity("遴选建设5所左右楚怡优秀技工院校") and states_quantity("试用期为三个月")
+    # Article and list numbers number things; they state no quantity.
+    assert not states_quantity("第十二条 教师应当遵守宪法、法律和职业道德。")
+    assert not states_quantity("（一）加强组织领导。三、保障措施")
+
+
+def test_a_quantity_nothing_states_counts_against_answering(searcher) -> None:
+    """The feature is set when a quantity question's top three clauses state none, and the fitted model
+    lowers the confidence for it."""
+    index = CONFIDENCE_FEATURES.index("quantity_missing")
+    asked = searcher.search("How much money does each think tank expert get paid per month?", top_k=3)
+    stated = any(states_quantity(hit.group.canonical) for hit in asked.hits)
+    assert asked.features[index] == float(not stated)
+    assert searcher.search("What will the think tank do?").features[index] == 0.0
+    missing, present = (
+        (*asked.features[:index], value, *asked.features[index + 1 :]) for value in (1.0, 0.0)
+    )
+    assert searcher.fusion.confidence(missing) < searcher.fusion.confidence(present)
 
 
 def test_a_question_nothing_answers_is_judged_unanswerable(searcher) -> None:
