@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import tempfile
 from dataclasses import replace
@@ -269,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             },
             "held_out": report,
             "fitted_on": {
-                name: str(path.relative_to(ROOT.parent))
+                name: os.path.relpath(path, ROOT)  # the checkout's own files, and ../shared
                 for name, path in {**ANSWERABLE_SETS, **UNANSWERABLE_SETS}.items()
             },
         }

