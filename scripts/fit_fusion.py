@@ -38,7 +38,15 @@ from pathlib import Path
 
 import numpy as np
 
-from scripts.quality import ROOT, as_results, build_searcher, five_documents, load_evaluator, read_set
+from scripts.quality import (
+    ROOT,
+    as_result,
+    as_results,
+    build_searcher,
+    five_documents,
+    load_evaluator,
+    read_set,
+)
 
 DATA = ROOT / "tests" / "data"
 ANSWERABLE_SETS = {
@@ -77,22 +85,10 @@ class MemoEmbedder:
 
 
 def answering_groups(searcher, evaluator, item: dict) -> np.ndarray:
-    """Which clause groups answer the item, by the shared evaluator's own test."""
-    need = [evaluator.norm(s) for s in item["must_contain"]]
+    """Which clause groups answer the item, by the shared evaluator's own judge (each group alone)."""
     return np.array(
-        [
-            any(len(t) <= 400 and all(n in t for n in need) for t in _texts(searcher, i, evaluator))
-            for i in range(len(searcher.index.groups))
-        ]
+        [evaluator.judge(item, [as_result(group)])["rank"] == 1 for group in searcher.index.groups]
     )
-
-
-def _texts(searcher, i: int, evaluator) -> list[str]:
-    cache = searcher.__dict__.setdefault("_normalised_texts", {})
-    if i not in cache:
-        group = searcher.index.groups[i]
-        cache[i] = [evaluator.norm(group.canonical)] + [evaluator.norm(r.text) for r in group.readings]
-    return cache[i]
 
 
 def feature_rows(searcher, question: str) -> np.ndarray:

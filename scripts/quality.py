@@ -68,16 +68,17 @@ def build_searcher(corpus: Path, var: Path, backend: str = "onnx", fusion=None):
     return Searcher(LoadedIndex.load(settings.resolved_index_dir, settings.embedding_id), embedder, fusion)
 
 
+def as_result(group) -> dict:
+    """A clause group in the HTTP contract's shape, as much of it as the judge reads."""
+    return {
+        "text": group.canonical,
+        "support": {"variants": list(group.support.variants)},
+        "readings": [{"variant": r.variant, "text": r.text} for r in group.readings],
+    }
+
+
 def as_results(hits: list) -> list[dict]:
-    """Hits in the HTTP contract's shape, as much of it as the judge reads."""
-    return [
-        {
-            "text": hit.group.canonical,
-            "support": {"variants": list(hit.group.support.variants)},
-            "readings": [{"variant": r.variant, "text": r.text} for r in hit.group.readings],
-        }
-        for hit in hits
-    ]
+    return [as_result(hit.group) for hit in hits]
 
 
 def score(searcher, evaluator: ModuleType, items: list[dict], top_k: int = 5) -> dict:

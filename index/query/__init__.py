@@ -6,7 +6,7 @@
                 LexicalSignal (BM25, Chinese tokens), GlossSignal (BM25, English glosses)
                 ─► one score per clause group each
              ─► fusion.features ─► one feature row per group (the signals scaled and ranked,
-                support, heading, date, title, genre.asked_genre against each document's genre,
+                support, heading, date, title, the genre it names against each document's genre,
                 each document's best clause) ─► Fusion.rank (the fitted weights, one set per
                 language) ─► Fusion.confidence (does the top answer at all?)
              ─► answer.count_answer (a "how many" question's number, and who agrees)

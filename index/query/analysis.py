@@ -4,7 +4,8 @@
 read as simplified), tokenises it once each way (jieba search-mode tokens,
 precise-mode words, English stems), translates its English through the glossary
 and the corpus lexicon, builds the concepts BM25 scores, and notes what kind of
-question it is (asks when, asks how many, names a document by its title). The
+question it is (asks when, how many, for a quantity; names a document by its
+title or a genre of document). The
 result is a plain `AnalysedQuestion`; nothing downstream walks the text again.
 """
 
@@ -18,6 +19,7 @@ from opencc import OpenCC
 
 from index.corpus.normalize import is_cjk
 from index.query.answer import asks_quantity, is_count_question
+from index.query.genre import Genre, asked_genre
 from index.retrieval.expansion import (
     ENGLISH_STOPWORDS,
     Expansion,
@@ -53,6 +55,7 @@ class AnalysedQuestion:
     asks_when: bool = False
     asks_count: bool = False
     asks_quantity: bool = False  # an amount, a time span, an age, a share or a limit (its answer states one)
+    asks_genre: Genre = ""  # the kind of document it says it is about ("the notice", 本法), if any
     named_document: tuple[str, float] | None = None  # the document its words name by title, and the share
 
     @property
@@ -100,6 +103,7 @@ class QuestionAnalyzer:
             asks_when=bool(ASKS_WHEN.search(text)),
             asks_count=is_count_question(text),
             asks_quantity=asks_quantity(text),
+            asks_genre=asked_genre(text),
         )
         if english:
             analysed.untranslated, analysed.translated_share = untranslated_words(text, expansion)

@@ -125,9 +125,7 @@ class Signals:
     glosses: np.ndarray | None = None
 
 
-def features(
-    question: AnalysedQuestion, priors: GroupPriors, signals: Signals, genre: Genre = ""
-) -> np.ndarray:
+def features(question: AnalysedQuestion, priors: GroupPriors, signals: Signals) -> np.ndarray:
     """The feature matrix (groups x FEATURES) the fitted model scores."""
     count = len(signals.dense)
     dense = _minmax(signals.dense)
@@ -144,8 +142,10 @@ def features(
         document, share = question.named_document
         title = np.where(priors.document == document, share, 0.0)
     genre_match = np.zeros(count, np.float32)
-    if genre:
-        genre_match = np.where(priors.genre == genre, 1.0, np.where(priors.genre == "", 0.0, -1.0))
+    if question.asks_genre:
+        genre_match = np.where(
+            priors.genre == question.asks_genre, 1.0, np.where(priors.genre == "", 0.0, -1.0)
+        )
     numbers, documents = priors.document_numbers
     per_document = [_document_best(values, numbers, documents) for values in (dense, cross, lexical)]
     standing = []

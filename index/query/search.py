@@ -12,7 +12,7 @@ from index.published import IndexUnavailable, LoadedIndex
 from index.query.analysis import AnalysedQuestion, QuestionAnalyzer
 from index.query.answer import CountAnswer, asked_measure, count_answer, counted_phrase, states_quantity
 from index.query.fusion import Fusion, GroupPriors, Signals, features
-from index.query.genre import asked_genre, document_genre
+from index.query.genre import document_genre
 from index.query.signals import DenseSignal, GlossSignal, LexicalSignal
 from index.retrieval.expansion import Expansion, has_english
 from index.retrieval.lexical import Concept
@@ -56,8 +56,7 @@ class Searcher:
         self.lexical = LexicalSignal(index)
         self.glosses = GlossSignal(index)
         self._groups = index.groups
-        self.genres = {d.document: document_genre(d) for d in index.documents}
-        self.priors = GroupPriors.of(self._groups, self.genres)
+        self.priors = GroupPriors.of(self._groups, {d.document: document_genre(d) for d in index.documents})
 
     @staticmethod
     def _second_signal(index: LoadedIndex) -> DenseSignal | None:
@@ -93,7 +92,7 @@ class Searcher:
 
     def features(self, asked: AnalysedQuestion, signals: Signals) -> np.ndarray:
         """The fusion's feature matrix for this question (one row per clause group)."""
-        return features(asked, self.priors, signals, asked_genre(asked.text))
+        return features(asked, self.priors, signals)
 
     def search(self, question: str, top_k: int = 5, documents: list[str] | None = None) -> SearchResult:
         """The top clause groups for a question, optionally only from the named documents."""

@@ -63,13 +63,13 @@ def test_date_title_and_genre_features_follow_the_question() -> None:
     assert _column(when, "date").tolist() == [0.0, 1.0, 1.0]
     named = features(_question(named_document=("law", 0.5)), priors, signals)
     assert _column(named, "title").tolist() == [0.5, 0.5, 0.0]
-    asks_notice = features(_question(), priors, signals, genre="notice")
+    asks_notice = features(_question(asks_genre="notice"), priors, signals)
     assert _column(asks_notice, "genre").tolist() == [-1.0, -1.0, 1.0]
     # A when-question about a named document: that document's dated clause, not every dated clause.
     assert _column(when, "date_named").tolist() == [0.0, 0.0, 0.0]
     named_when = features(_question(asks_when=True, named_document=("law", 1.0)), priors, signals)
     assert _column(named_when, "date_named").tolist() == [0.0, 1.0, 0.0]
-    notice_when = features(_question(asks_when=True), priors, signals, genre="notice")
+    notice_when = features(_question(asks_when=True, asks_genre="notice"), priors, signals)
     assert _column(notice_when, "date_named").tolist() == [0.0, 0.0, 1.0]
 
 
