@@ -220,6 +220,11 @@ def build_index(
                 "vector_update": second_update,
             }
         contents = lexical_side(collations, groups, owners, ids)
+        contents.layouts = {
+            d.id: {v.id: v.layout for v in d.variants if v.layout is not None}
+            for d in documents
+            if any(v.layout is not None for v in d.variants)
+        }
         progress("index", 1, 1)
         progress("publish", 0, 1)
         manifest = Manifest(

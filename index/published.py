@@ -27,6 +27,7 @@ import numpy as np
 
 from index.corpus.model import ClauseGroup, Collation
 from index.errors import Unavailable
+from index.extract.model import Extraction
 from index.retrieval.glosses import GlossIndex
 from index.retrieval.lexical import LexicalIndex
 from index.storage.files import fsync_dir
@@ -41,7 +42,7 @@ from index.vectors import (
 
 log = logging.getLogger("concord")
 
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 MANIFEST = "manifest.json"
 COLLATION = "collation.json"
 VECTOR_IDS = "vector_ids.npy"  # every vector's id, sorted
@@ -49,6 +50,7 @@ VECTOR_GROUPS = "vector_groups.npy"  # the clause group (its place in the collat
 LEXICON = "lexicon.json"
 TOKENIZER_WORDS = "tokenizer_words.json"
 TITLES = "titles.json"
+LAYOUTS = "layouts.json"  # document -> variant -> where its text lies in the file it was extracted from
 SECOND = "second"  # the second encoder's vector store, in a folder of its own inside the build
 BUILDS = ".builds"  # beside the published link: one folder per build
 KEEP_BUILDS = 2
@@ -108,6 +110,7 @@ class BuildContents:
     lexicon: dict[str, list[str]]
     tokenizer_words: list[str]
     title_words: dict[str, list[list[str]]]
+    layouts: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 def second_vector_config(vectors: VectorConfig) -> VectorConfig:
@@ -154,6 +157,7 @@ def write_and_publish(
             (LEXICON, contents.lexicon),
             (TITLES, contents.title_words),
             (TOKENIZER_WORDS, contents.tokenizer_words),
+            (LAYOUTS, contents.layouts),
         ):
             (target / name).write_text(json.dumps(value, ensure_ascii=False), encoding="utf-8")
         files = sorted(p for p in target.rglob("*") if p.is_file())
@@ -289,6 +293,7 @@ class LoadedIndex:
     tokenizer_words: list[str]
     title_words: dict[str, list[list[str]]]  # document -> its title's words, each with its English stems
     second_store: VectorStore | None = None  # the second encoder's vectors (same ids), when built
+    layouts: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -331,6 +336,7 @@ class LoadedIndex:
             tokenizer_words=json.loads((path / TOKENIZER_WORDS).read_text(encoding="utf-8")),
             title_words=json.loads((path / TITLES).read_text(encoding="utf-8")),
             second_store=second_store,
+            layouts=json.loads((path / LAYOUTS).read_text(encoding="utf-8")),
         )
 
     @cached_property
@@ -351,6 +357,15 @@ class LoadedIndex:
     @cached_property
     def titles(self) -> dict[str, str]:
         return {d.document: d.title for d in self.documents}
+
+    @cached_property
+    def extractions(self) -> dict[tuple[str, str], Extraction]:
+        """(document, variant) -> how its text was extracted, for the variants read from another format."""
+        return {
+            (document, variant): Extraction.from_dict(layout, text="")
+            for document, variants in self.layouts.items()
+            for variant, layout in variants.items()
+        }
 
     @cached_property
     def files(self) -> dict[tuple[str, str], str]:

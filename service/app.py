@@ -172,6 +172,7 @@ async def _connect(
         lambda: model,
         on_publish=lambda _report: holder.reload(),
         on_rebuild=app.state.metrics.rebuild_finished,
+        on_extract=app.state.metrics.extracted,
     )
     worker = JobWorker(runner, settings.job_poll_interval)
 
@@ -199,6 +200,8 @@ async def _connect(
                 origin,
                 settings.max_variant_bytes,
                 settings.max_files_per_upload,
+                options=settings.extract_options,
+                max_file_bytes=settings.max_file_bytes,
             )
             worker.wake()
             return job

@@ -9,6 +9,7 @@ import socket
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -209,6 +210,8 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
         _sender(),
         settings.max_variant_bytes,
         settings.max_files_per_upload,
+        options=replace(settings.extract_options, ocr=args.ocr or settings.ocr),
+        max_file_bytes=settings.max_file_bytes,
     )
     print(f"accepted {len(uploads)} file(s) as job {job.id}", file=sys.stderr)
     return run_jobs(settings, corpus, job.id, wait=args.wait)
@@ -408,7 +411,18 @@ def build_parser() -> argparse.ArgumentParser:
     build.set_defaults(handler=cmd_build)
 
     add = commands.add_parser("add", help="add variant files to the corpus and rebuild the index")
-    add.add_argument("files", nargs="+", metavar="FILE", help=".txt variants (UTF-8, UTF-16 or GB18030)")
+    add.add_argument(
+        "files",
+        nargs="+",
+        metavar="FILE",
+        help="variants: plain text (.txt, .md; UTF-8, UTF-16 or GB18030), PDF, scans and photos (.png, .jpg, "
+        ".tif), Word (.docx), web pages (.html) or OFD (.ofd)",
+    )
+    add.add_argument(
+        "--ocr",
+        choices=["auto", "both"],
+        help="'both': also read a PDF that has a text layer by OCR, as a second variant (default: CONCORD_OCR)",
+    )
     add.add_argument(
         "--document", help="attach to this document id (created when new); default: decided by the text"
     )

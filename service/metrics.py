@@ -1,4 +1,4 @@
-"""Prometheus metrics: requests and latency by route, the index, the corpus, rebuilds and jobs.
+"""Prometheus metrics: requests and latency by route, the index, the corpus, rebuilds, jobs and extraction.
 
 Each app has its own registry (tests build several apps in one process).
 Gauges about the index, the corpus and the jobs are read when scraped, so
@@ -15,6 +15,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from index.extract.model import Extraction
 from index.storage.database import CorpusDatabase
 from service.holder import IndexHolder
 
@@ -71,7 +72,24 @@ class Metrics:
         self.rebuilds = Counter(
             "concord_rebuilds", "Rebuilds by outcome.", ["outcome"], registry=self.registry
         )
+        self.pages_extracted = Counter(
+            "concord_pages_extracted", "Pages of arriving files read, by how (text-layer or ocr).", ["method"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.ocr_seconds = Counter(
+            "concord_ocr_seconds",
+            "Seconds spent in OCR of scans, photos and PDF pages.",
+            registry=self.registry,
+        )
         self.registry.register(_StateCollector(self, holder))
+
+    def extracted(self, reading: Extraction) -> None:
+        """One reading of an arriving file done: count its pages by method, and its OCR time."""
+        for page in reading.pages:
+            self.pages_extracted.labels(page.method).inc()
+        if not reading.pages:
+            self.pages_extracted.labels(reading.method).inc()
+        self.ocr_seconds.inc(reading.ocr_seconds)
 
     def rebuild_finished(self, seconds: float, ok: bool) -> None:
         outcome = "success" if ok else "failure"

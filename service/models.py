@@ -120,6 +120,27 @@ class Location(BaseModel):
     char_end: int
 
 
+class PageSpanOut(BaseModel):
+    page: int = Field(description="Physical page of the original file, 1-based.")
+    label: str | None = Field(None, description="The page's printed label, when the file has one.")
+    rects: list[tuple[float, float, float, float]] = Field(
+        description="The reading's lines on this page: x0, y0, x1, y1 as 0-1 of the page, origin top left."
+    )
+    confidence: float | None = Field(
+        None, description="The lowest OCR confidence among those lines (0-1); null from a text layer."
+    )
+
+
+class SourceOut(BaseModel):
+    format: str = Field(description="What the variant was extracted from: text, pdf, image, docx, html, ofd.")
+    method: str = Field(description="plain, text-layer, ocr, text-layer+ocr, docx, html or ofd.")
+    ocr: bool = Field(description="Whether any of the variant was read by OCR.")
+    confidence: float | None = Field(None, description="The variant's OCR confidence (0-1), if OCR'd.")
+    low_confidence: bool = Field(
+        False, description="OCR confidence under the service's threshold: weigh this witness less."
+    )
+
+
 class ReadingOut(BaseModel):
     variant: str
     file: str = Field(description="The variant's file name in its document.")
@@ -133,12 +154,32 @@ class ReadingOut(BaseModel):
     copy_locations: list[Location] = Field(
         default_factory=list, description="Where the repeats of a collapsed loop sit, after the first copy."
     )
+    source: SourceOut | None = Field(
+        None,
+        description="How the variant was read, when it came from a PDF, scan, Word file, web page or OFD.",
+    )
+    pages: list[PageSpanOut] = Field(
+        default_factory=list,
+        description="For a reading from a paged file (PDF, scan, OFD): every page it lies on, with its lines' "
+        "rectangles. GET …/pages/{page}.png shows the page.",
+    )
+    blocks: list[str] = Field(
+        default_factory=list,
+        description='For a Word file or web page: the paragraphs ("paragraph 12", "table 2, row 3") or DOM '
+        "paths the reading lies in.",
+    )
 
 
 class SupportOut(BaseModel):
     variants: list[str]
     count: int
     total: int
+    ocr: list[str] = Field(
+        default_factory=list, description="Those of the supporting variants that were read by OCR."
+    )
+    low_confidence: list[str] = Field(
+        default_factory=list, description="Supporting variants whose OCR confidence is low: weaker witnesses."
+    )
 
 
 class DivergenceOut(BaseModel):
@@ -300,6 +341,10 @@ class VariantInfo(BaseModel):
     arrived_at: str
     sender: str
     job_id: str | None
+    format: str = Field("text", description="What it was extracted from: text, pdf, image, docx, html, ofd.")
+    original_sha256: str | None = Field(
+        None, description="Checksum of the original file kept beside the text (GET …/original returns it)."
+    )
 
 
 class DocumentInfo(BaseModel):
@@ -313,7 +358,9 @@ class JobInfo(BaseModel):
     id: str
     kind: str = Field(description="add, remove, move, restore, purge or reindex.")
     status: str = Field(description="queued, running, succeeded, failed or interrupted.")
-    stage: str | None = Field(description="store, segment, collate, embed, index or publish.")
+    stage: str | None = Field(
+        description="extract (done/total in pages), store, segment, collate, embed, index or publish."
+    )
     done: int
     total: int
     created_at: str

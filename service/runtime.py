@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from index.build import BuildConfig, BuildReport
 from index.embedding import Embedder
+from index.extract.model import Extraction
 from index.jobs.runner import JobRunner
 from index.storage.corpus import Corpus
 from index.storage.database import CorpusDatabase, DatabaseError
@@ -55,5 +56,15 @@ def job_runner(
     on_publish: Callable[[BuildReport], None] | None = None,
     on_rebuild: Callable[[float, bool], None] | None = None,
     on_progress: Callable[[str, int, int], None] | None = None,
+    on_extract: Callable[[Extraction], None] | None = None,
 ) -> JobRunner:
-    return JobRunner(corpus, build_config(settings), embedder, on_publish, on_rebuild, on_progress)
+    return JobRunner(
+        corpus,
+        build_config(settings),
+        embedder,
+        on_publish,
+        on_rebuild,
+        on_progress,
+        extract_options=settings.extract_options,
+        on_extract=on_extract,
+    )

@@ -13,7 +13,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from index.corpus.segment import DEFAULT_MAX_CLAUSE_CHARS
 from index.corpus.variants import DEFAULT_MAX_VARIANT_BYTES
 from index.embedding import Backend, embedding_id
-from index.jobs.submit import DEFAULT_MAX_FILES
+from index.extract.base import DEFAULT_MAX_PAGES, DEFAULT_MAX_PIXELS, DEFAULT_RENDER_SCALE, ExtractOptions
+from index.extract.model import DEFAULT_LOW_CONFIDENCE
+from index.jobs.submit import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_FILES
 from index.storage.corpus import DEFAULT_TRASH_DAYS
 from index.vectors import VectorConfig
 from index.vectors.base import BackendName, IndexType
@@ -100,6 +102,36 @@ class Settings(BaseSettings):
         DEFAULT_MAX_VARIANT_BYTES,
         gt=0,
         description="Largest variant file accepted (an upload is refused while it streams).",
+    )
+    max_file_bytes: int = Field(
+        DEFAULT_MAX_FILE_BYTES,
+        gt=0,
+        description="Largest PDF, scan, photo, Word, web page or OFD file accepted (its extracted text is "
+        "then held to max_variant_bytes like any variant).",
+    )
+    ocr: Literal["auto", "both"] = Field(
+        "auto",
+        description="'auto': OCR only scans, photos and the PDF pages with no sound text layer. 'both': also "
+        "read every page of a PDF with a text layer by OCR, stored as a second variant of the document "
+        "(two witnesses of one file, collated like any others). An upload may ask for either.",
+    )
+    ocr_render_scale: float = Field(
+        DEFAULT_RENDER_SCALE,
+        ge=1.0,
+        le=6.0,
+        description="PDF pages are rendered at this many pixels per point for OCR.",
+    )
+    max_image_pixels: int = Field(
+        DEFAULT_MAX_PIXELS,
+        ge=1_000_000,
+        description="A page image above this many pixels is refused before it is decoded (a decompression bomb).",
+    )
+    max_pages: int = Field(DEFAULT_MAX_PAGES, ge=1, description="Pages one file may have.")
+    ocr_low_confidence: float = Field(
+        DEFAULT_LOW_CONFIDENCE,
+        ge=0,
+        le=1,
+        description="A reading whose OCR confidence is below this is flagged low-confidence (still taken).",
     )
     max_files_per_upload: int = Field(
         DEFAULT_MAX_FILES, ge=1, le=1000, description="Files one upload may carry."
@@ -256,6 +288,21 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'concord.db'}"
+
+    @property
+    def extract_options(self) -> ExtractOptions:
+        return ExtractOptions(
+            ocr=self.ocr,
+            max_pixels=self.max_image_pixels,
+            max_pages=self.max_pages,
+            render_scale=self.ocr_render_scale,
+            low_confidence_below=self.ocr_low_confidence,
+        )
+
+    @property
+    def pages_cache_dir(self) -> Path:
+        """Rendered page images the widget shows (cached; safe to delete)."""
+        return self.resolved_cache_dir / "pages"
 
 
 _WIDGET_KEYS = TypeAdapter(dict[str, list[str]])

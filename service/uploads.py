@@ -23,6 +23,7 @@ from index.jobs.submit import Upload
 
 FILE_FIELD = "files"
 DOCUMENT_FIELD = "document"
+OCR_FIELD = "ocr"  # "auto" or "both": read a PDF with a text layer by OCR too, as a second variant
 # A `files` part sent without a file name carries the text itself (a form's text box, curl -F 'files=<a.txt').
 PASTED_TEXT_NAME = "text.txt"
 MAX_FIELD_BYTES = 1024
@@ -45,6 +46,7 @@ class _Part:
 class UploadForm:
     files: list[Upload]
     document: str | None
+    ocr: str | None = None
 
 
 class _Stop(Exception):
@@ -59,8 +61,8 @@ async def read_upload_form(request: Request, max_bytes: int, max_files: int) -> 
     if kind != b"multipart/form-data" or b"boundary" not in options:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
-            detail="send multipart/form-data with one or more `files` parts (.txt) and an optional "
-            "`document` field, e.g. curl -F files=@variant.txt",
+            detail="send multipart/form-data with one or more `files` parts (.txt, .pdf, .png, .jpg, .tif, "
+            ".docx, .html, .ofd) and an optional `document` field, e.g. curl -F files=@variant.txt",
         )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_files * (max_bytes + PART_OVERHEAD_BYTES):
@@ -121,8 +123,8 @@ async def read_upload_form(request: Request, max_bytes: int, max_files: int) -> 
             what = f"file {part.filename!r}" if part.filename is not None else f"field {part.name!r}"
             raise _Stop(
                 status.HTTP_413_CONTENT_TOO_LARGE,
-                f"{what} is over the {size_text(limit)} limit for one variant; nothing was stored. "
-                "Split the document or raise CONCORD_MAX_VARIANT_BYTES",
+                f"{what} is over the {size_text(limit)} limit for one file; nothing was stored. "
+                "Split the document or raise CONCORD_MAX_FILE_BYTES",
             )
 
     parser = MultipartParser(
@@ -157,11 +159,14 @@ async def read_upload_form(request: Request, max_bytes: int, max_files: int) -> 
             "nothing was stored: send the whole body again",
         )
     files = [Upload(p.filename or "", bytes(p.data)) for p in parts if p.filename is not None]
-    unknown = sorted({p.name for p in parts if p.filename is None and p.name != DOCUMENT_FIELD})
+    unknown = sorted(
+        {p.name for p in parts if p.filename is None and p.name not in (DOCUMENT_FIELD, OCR_FIELD)}
+    )
     if unknown:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST,
-            detail=f"unknown form field(s) {', '.join(unknown)}; send `files` (one or more) and optionally `document`",
+            detail=f"unknown form field(s) {', '.join(unknown)}; send `files` (one or more) and optionally "
+            "`document` and `ocr`",
         )
     strays = sorted({p.name for p in parts if p.filename is not None and p.name != FILE_FIELD})
     if strays:
@@ -173,4 +178,5 @@ async def read_upload_form(request: Request, max_bytes: int, max_files: int) -> 
     document = next(
         (bytes(p.data).decode("utf-8", "replace") for p in parts if p.name == DOCUMENT_FIELD), None
     )
-    return UploadForm(files, document)
+    ocr = next((bytes(p.data).decode("utf-8", "replace") for p in parts if p.name == OCR_FIELD), None)
+    return UploadForm(files, document, ocr)

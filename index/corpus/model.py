@@ -13,6 +13,9 @@ class Variant:
     id: str
     path: str
     raw_text: str
+    # For a variant extracted from a paged or structured file: where each part of `raw_text` lies
+    # in it (`index.extract.model.Extraction.to_dict`); None for plain text.
+    layout: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

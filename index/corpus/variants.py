@@ -68,14 +68,16 @@ def shown_name(name: str) -> str:
     return ascii(name)[1:-1] if not name.isprintable() else name
 
 
-def variant_id_for(name: str) -> str:
-    """The variant id for a file name (its stem, made safe), refusing paths, odd and reserved names."""
+def variant_id_for(name: str, suffixes: tuple[str, ...] = TEXT_SUFFIXES) -> str:
+    """The variant id for a file name (its stem, made safe), refusing paths, odd and reserved names.
+
+    `suffixes` are the extensions taken (plain text unless the caller reads other formats)."""
     shown = shown_name(name)
     if "/" in name or "\\" in name or name.startswith(".."):
         raise VariantError(shown, "a variant name must be a plain file name, not a path; '../' is refused")
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in name):
         raise VariantError(shown, "the file name contains control characters; rename the file")
-    suffix = next((s for s in TEXT_SUFFIXES if name.lower().endswith(s)), None)
+    suffix = next((s for s in suffixes if name.lower().endswith(s)), None)
     if suffix is None:
         dot = name.rfind(".")
         kind = name[dot:] if dot > 0 else "a file without an extension"

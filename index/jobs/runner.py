@@ -9,6 +9,10 @@ is marked `interrupted` and run again. The holder also settles corpus changes
 a crash left half done (`Corpus.recover`) and purges trash entries whose time
 is up, before it runs anything else.
 
+An `add` job first extracts every file it holds (the `extract` stage, its
+progress counted in pages: a PDF's text layer, OCR of scans), then stores them:
+a file that turns out unreadable fails the job before anything is stored.
+
 A job that fails before it changed the corpus (a full disk while storing)
 keeps its staged files and can be retried (`POST /v1/jobs/{id}/retry`); a
 refusal of the input itself (not text, unknown variant) drops them.
@@ -20,12 +24,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from index.build import BuildConfig, BuildReport, build_index
 from index.embedding import Embedder
 from index.errors import NotFound, Refusal, Unavailable
+from index.extract import Extraction, ExtractOptions, extract
 from index.storage.corpus import Corpus
 from index.storage.database import Actor, Job, now
 
@@ -79,8 +84,12 @@ class JobRunner:
         on_publish: Callable[[BuildReport], None] | None = None,
         on_rebuild: Callable[[float, bool], None] | None = None,
         on_progress: Callable[[str, int, int], None] | None = None,
+        extract_options: ExtractOptions | None = None,
+        on_extract: Callable[[Extraction], None] | None = None,
     ) -> None:
         self.corpus = corpus
+        self.extract_options = extract_options or ExtractOptions()
+        self._on_extract = on_extract  # each reading extracted (pages, OCR seconds for /metrics)
         self.build = build
         self._embedder = embedder
         self._on_publish = on_publish
@@ -119,14 +128,15 @@ class JobRunner:
     def _run_batch(self, jobs: list[Job]) -> BuildReport | None:
         db = self.corpus.db
         for job in jobs:
+            files = job.payload.get("files", [])
             db.update_job(
                 job.id,
                 status="running",
                 started_at=now(),
                 attempts=job.attempts + 1,
-                stage="store",
+                stage="extract" if files else "store",
                 done=0,
-                total=len(job.payload.get("files", [])) or 1,
+                total=sum(f.get("pages", 1) for f in files) or 1,
                 error=None,
             )
         results: dict[str, dict[str, Any]] = {}
@@ -210,16 +220,11 @@ class JobRunner:
         actor = Actor.of(job)
         payload = job.payload
         if job.kind == "add":
+            extracted = self._extract(job)
+            corpus.db.update_job(job.id, stage="store", done=0, total=len(extracted))
             stored = []
-            for done, item in enumerate(payload["files"], 1):
-                staged = corpus.files.root / item["staged"]
-                try:
-                    data = staged.read_bytes()
-                except FileNotFoundError:
-                    raise NotFound(
-                        f"the staged copy of {item['name']!r} is gone ({staged}); upload the file again"
-                    ) from None
-                stored.append(corpus.store(item["name"], data, payload.get("document"), actor))
+            for done, (item, data, reading) in enumerate(extracted, 1):
+                stored.append(corpus.store(item["name"], data, payload.get("document"), actor, reading))
                 corpus.db.update_job(job.id, done=done)
             return {
                 "files": [s.to_dict() for s in stored],
@@ -241,6 +246,43 @@ class JobRunner:
             corpus.record(actor, "reindex")
             return {"changed": True}
         raise Refusal(f"unknown job kind {job.kind!r}")
+
+    def _extract(self, job: Job) -> list[tuple[dict[str, Any], bytes, Extraction | None]]:
+        """The extract stage: every file of an `add` job read (plain text passes as it is), before any is
+        stored, so a file that turns out unreadable fails the job with nothing changed. Progress is in
+        pages across the job's files."""
+        options = replace(self.extract_options, ocr=job.payload.get("ocr", self.extract_options.ocr))
+        readings: list[tuple[dict[str, Any], bytes, Extraction | None]] = []
+        total = sum(item.get("pages", 1) for item in job.payload["files"]) or 1
+        before = 0
+        last = {"at": 0.0}
+
+        def progress(done_in_file: int) -> None:
+            if self._on_progress:  # the command line's progress bar
+                self._on_progress("extract", before + done_in_file, total)
+            moment = time.monotonic()
+            if moment - last["at"] >= PROGRESS_EVERY_SECONDS:
+                last["at"] = moment
+                self.corpus.db.update_job(job.id, done=before + done_in_file)
+
+        for item in job.payload["files"]:
+            staged = self.corpus.files.root / item["staged"]
+            try:
+                data = staged.read_bytes()
+            except FileNotFoundError:
+                raise NotFound(
+                    f"the staged copy of {item['name']!r} is gone ({staged}); upload the file again"
+                ) from None
+            if item.get("format", "text") == "text":
+                readings.append((item, data, None))
+            else:
+                for reading in extract(item["name"], data, options, progress):
+                    if self._on_extract:
+                        self._on_extract(reading)
+                    readings.append((item, data, reading))
+            before += item.get("pages", 1)
+            self.corpus.db.update_job(job.id, done=before)
+        return readings
 
     def _succeed(self, job: Job, result: dict[str, Any], stage: str) -> None:
         self.corpus.db.update_job(job.id, status="succeeded", finished_at=now(), result=result, stage=stage)

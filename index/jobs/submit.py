@@ -14,10 +14,14 @@ from dataclasses import dataclass
 from index.corpus.documents import check_document_id
 from index.corpus.variants import check_size, decode_text, variant_id_for
 from index.errors import Clash, NotFound, Refusal, Unwritable
+from index.extract import SUFFIXES, ExtractOptions, format_of, inspect
+from index.extract.base import OCR_MODES
 from index.storage.corpus import Corpus
 from index.storage.database import Job
 
 DEFAULT_MAX_FILES = 20
+# A scanned or printed file (PDF, image, Word, …) may be far larger than its text: its own limit.
+DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,19 @@ def submit_files(
     max_bytes: int,
     max_files: int = DEFAULT_MAX_FILES,
     client: str | None = None,
+    options: ExtractOptions | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Job:
-    """Check every file, stage them durably, and commit a queued `add` job; raise on the first bad input."""
+    """Check every file, stage them durably, and commit a queued `add` job; raise on the first bad input.
+
+    Plain text is decoded now; any other format is opened and checked (`index.extract.inspect`:
+    encrypted, corrupt, zero pages, too many pixels, a type its extension does not name) and its
+    pages counted, the job's unit of progress while the runner extracts it."""
+    options = options or ExtractOptions()
+    if options.ocr not in OCR_MODES:
+        raise Refusal(f"ocr: {options.ocr!r} is not one of {', '.join(OCR_MODES)}")
     if not uploads:
-        raise Refusal("no files were sent; attach one or more .txt files")
+        raise Refusal("no files were sent; attach one or more files (.txt, .pdf, .png, .jpg, .docx, …)")
     if len(uploads) > max_files:
         raise TooManyFiles(
             f"{len(uploads)} files in one request; send at most {max_files} at a time "
@@ -58,11 +71,18 @@ def submit_files(
         )
     if document is not None:
         check_document_id(document)
-    encodings = []
+    checked = []
     for upload in uploads:
-        variant_id_for(upload.name)
-        check_size(upload.name, len(upload.data), max_bytes)
-        encodings.append(decode_text(upload.name, upload.data).encoding)
+        kind = format_of(upload.name, upload.data)
+        variant_id_for(upload.name, SUFFIXES)
+        if kind == "text":
+            check_size(upload.name, len(upload.data), max_bytes)
+            checked.append(
+                {"format": kind, "pages": 1, "encoding": decode_text(upload.name, upload.data).encoding}
+            )
+        else:
+            check_size(upload.name, len(upload.data), max_file_bytes)
+            checked.append({"format": kind, "pages": inspect(upload.name, upload.data, options)})
     try:
         corpus.files.check_writable()
     except OSError as exc:
@@ -78,12 +98,11 @@ def submit_files(
                     "staged": str(staged.relative_to(corpus.files.root)),
                     "sha256": hashlib.sha256(upload.data).hexdigest(),
                     "size": len(upload.data),
-                    "encoding": encodings[position],
+                    **checked[position],
                 }
             )
-        return corpus.db.create_job(
-            "add", origin, sender, {"files": files, "document": document, "client": client}, job_id=job_id
-        )
+        payload = {"files": files, "document": document, "client": client, "ocr": options.ocr}
+        return corpus.db.create_job("add", origin, sender, payload, job_id=job_id)
     except BaseException as exc:
         corpus.files.drop_staging(job_id)
         if isinstance(exc, OSError):
@@ -153,7 +172,7 @@ def submit_retry(corpus: Corpus, job_id: str) -> Job:
         raise NotFound(f"no job {job_id!r}; GET /v1/jobs lists them")
     if job.status != "failed":
         raise NotRetryable(f"job {job_id} is {job.status}; only a failed job can be retried")
-    if job.stage != "store":
+    if job.stage not in ("extract", "store"):
         raise NotRetryable(
             f"job {job_id} changed the corpus and failed while rebuilding the index; "
             "POST /v1/reindex (or `concord build`) rebuilds it"

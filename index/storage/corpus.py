@@ -7,8 +7,9 @@ goes in this order:
 1. A journal entry is written durably under `.journal/`: the renames the
    change makes, the files it deletes once it has committed, and how to tell
    from the database whether it committed.
-2. Files are put in place by rename only (a new variant's text is first
-   written durably to a temporary file beside the journal): removing a
+2. Files are put in place by rename only (a new variant's text, and the
+   original file and layout of one extracted from another format, are first
+   written durably to temporary files beside the journal): removing a
    variant moves its file into `.trash/<entry>/`, restoring moves it back,
    moving renames it into the other document's folder. Nothing is deleted.
 3. One database transaction records the change and its audit row.
@@ -45,8 +46,17 @@ from index.corpus.matching import SIGNATURE_VERSION, Assignment, band_keys, deci
 from index.corpus.model import DocumentSource, Problem, Variant
 from index.corpus.variants import decode_text, load_variants, variant_id_for
 from index.errors import Clash, NotFound
+from index.extract.model import Extraction
+from index.extract.sniff import SUFFIXES
 from index.storage.database import Actor, AuditEvent, CorpusDatabase, TrashEntry, VariantRecord, now
-from index.storage.files import CorpusFiles, move_durably, remove_if_empty, write_durably
+from index.storage.files import (
+    CorpusFiles,
+    companions,
+    move_durably,
+    remove_if_empty,
+    variant_file_names,
+    write_durably,
+)
 
 log = logging.getLogger("concord")
 
@@ -68,6 +78,7 @@ class StoredVariant:
     encoding: str
     assignment: Assignment | None = None
     duplicate_of: str | None = None
+    extraction: dict[str, Any] | None = None  # how a file of another format was read (pages, OCR, …)
 
     def to_dict(self) -> dict[str, object]:
         data: dict[str, object] = {"file": self.name, "document": self.document, "variant": self.variant}
@@ -75,6 +86,8 @@ class StoredVariant:
             data["converted_from"] = self.encoding
         if self.assignment is not None:
             data["assignment"] = self.assignment.to_dict()
+        if self.extraction is not None:
+            data["extraction"] = self.extraction
         if self.duplicate_of is not None:
             data["duplicate_of"] = self.duplicate_of
             data["note"] = f"byte-identical to stored variant {self.duplicate_of}; nothing was added"
@@ -136,26 +149,45 @@ class Corpus:
         self.db.set_meta("bootstrapped", now())
         return added
 
-    def store(self, name: str, data: bytes, document: str | None, actor: Actor) -> StoredVariant:
-        """Store one file as a variant: of the named document, or of the one its text matches, or of a new one."""
-        variant_id = variant_id_for(name)
-        decoded = decode_text(name, data)
-        text_bytes = decoded.text.encode("utf-8")
+    def store(
+        self,
+        name: str,
+        data: bytes,
+        document: str | None,
+        actor: Actor,
+        extraction: Extraction | None = None,
+    ) -> StoredVariant:
+        """Store one file as a variant: of the named document, or of the one its text matches, or of a new one.
+
+        `data` is the file as it arrived. Plain text is decoded here; any other format comes with its
+        `extraction` (the extraction stage ran first), whose text becomes the variant's text, stored
+        with the original file and the extraction's layout beside it, in the same change."""
+        if extraction is None:
+            decoded = decode_text(name, data)
+            extraction = Extraction(
+                text=decoded.text, format="text", method="plain", encoding=decoded.encoding
+            )
+            variant_id = variant_id_for(name)
+        else:
+            variant_id = variant_id_for(name, SUFFIXES)
+            if extraction.witness:
+                variant_id = f"{variant_id}-{extraction.witness}"
+        text_bytes = extraction.text.encode("utf-8")
         sha = hashlib.sha256(text_bytes).hexdigest()
         existing = self.db.variant_by_sha(sha)
         if existing is not None:
             if (
                 actor.job_id is not None and existing.job_id == actor.job_id
             ):  # stored by this job before a crash
-                return StoredVariant(name, existing.document_id, existing.id, decoded.encoding)
+                return StoredVariant(name, existing.document_id, existing.id, extraction.encoding)
             return StoredVariant(
                 name,
                 existing.document_id,
                 existing.id,
-                decoded.encoding,
+                extraction.encoding,
                 duplicate_of=f"{existing.document_id}/{existing.id}",
             )
-        sig = signature(decoded.text)
+        sig = signature(extraction.text)
         keys = band_keys(sig)
         if document is not None:
             check_document_id(document)
@@ -167,10 +199,16 @@ class Corpus:
         final_id = self._free_variant_id(document_id, variant_id)
         file_name = f"{final_id}.txt"
         final = self.files.variant_path(document_id, file_name)
+        # The original is kept whenever the stored text is not the file itself (another format, or
+        # text that was converted to UTF-8), so `GET …/original` always returns what arrived.
+        keep_original = extraction.format != "text" or data != text_bytes
+        original_sha = hashlib.sha256(data).hexdigest() if keep_original else None
 
         def commit(conn: Connection) -> None:
             if document_id not in known:
-                self.db.add_document(conn, document_id, title_for_variants([decoded.text]), title_given=False)
+                self.db.add_document(
+                    conn, document_id, title_for_variants([extraction.text]), title_given=False
+                )
             self.db.add_variant(
                 conn,
                 {
@@ -180,10 +218,12 @@ class Corpus:
                     "original_name": name,
                     "sha256": sha,
                     "size": len(text_bytes),
-                    "encoding": decoded.encoding,
+                    "encoding": extraction.encoding,
                     "arrived_at": now(),
                     "sender": actor.caller,
                     "job_id": actor.job_id,
+                    "format": extraction.format,
+                    "original_sha256": original_sha,
                 },
                 to_bytes(sig),
                 keys,
@@ -199,13 +239,28 @@ class Corpus:
                     sha256=sha,
                     size=len(text_bytes),
                     new_document=document_id not in known,
+                    format=extraction.format,
+                    original_sha256=original_sha,
                 ),
             )
 
         change = _Change(self, _Check("variant_at", document=document_id, file_name=file_name))
         change.write_new(final, text_bytes)
+        original_name, layout_name = companions(file_name)
+        if keep_original:
+            change.write_new(self.files.variant_path(document_id, original_name), data)
+        if extraction.format != "text":
+            layout = json.dumps(extraction.to_dict(), ensure_ascii=False).encode("utf-8")
+            change.write_new(self.files.variant_path(document_id, layout_name), layout)
         change.run(commit)
-        return StoredVariant(name, document_id, final_id, decoded.encoding, assignment=assignment)
+        return StoredVariant(
+            name,
+            document_id,
+            final_id,
+            extraction.encoding,
+            assignment=assignment,
+            extraction=extraction.summary() if extraction.format != "text" else None,
+        )
 
     def _free_variant_id(self, document_id: str, wanted: str) -> str:
         """`wanted`, or `wanted-2`, `wanted-3`…: variant ids are unique within a document."""
@@ -214,6 +269,10 @@ class Corpus:
         while candidate in taken:
             candidate, n = f"{wanted}-{n}", n + 1
         return candidate
+
+    def _present(self, document_id: str, file_name: str) -> list[str]:
+        """A stored variant's file and whichever companions it has (an extracted variant's original, layout)."""
+        return [n for n in variant_file_names(file_name) if self.files.variant_path(document_id, n).exists()]
 
     def find_variant(self, document_id: str, variant_id: str) -> VariantRecord:
         for record in self.db.variants(document_id):
@@ -275,10 +334,10 @@ class Corpus:
 
         change = _Change(self, _Check("trash", entry=entry_id))
         for record in records:
-            change.rename(
-                self.files.variant_path(document_id, record.file_name),
-                self.files.trash_path(entry_id, record.file_name),
-            )
+            for name in self._present(document_id, record.file_name):
+                change.rename(
+                    self.files.variant_path(document_id, name), self.files.trash_path(entry_id, name)
+                )
         change.run(commit)
         return {
             "removed": f"{document_id}/{variant_id}" if variant_id else document_id,
@@ -329,10 +388,13 @@ class Corpus:
 
         change = _Change(self, _Check("trash_gone", entry=entry_id))
         for row, new_id in placed:
-            change.rename(
-                self.files.trash_path(entry_id, row["file_name"]),
-                self.files.variant_path(document_id, f"{new_id}.txt"),
-            )
+            for old, new in zip(
+                variant_file_names(row["file_name"]), variant_file_names(f"{new_id}.txt"), strict=True
+            ):
+                if self.files.trash_path(entry_id, old).exists():
+                    change.rename(
+                        self.files.trash_path(entry_id, old), self.files.variant_path(document_id, new)
+                    )
         change.run(commit)
         return {
             "restored": entry_id,
@@ -362,7 +424,8 @@ class Corpus:
 
         change = _Change(self, _Check("trash_gone", entry=entry_id))
         for row in entry.variants:
-            change.delete_after(self.files.trash_path(entry_id, row["file_name"]))
+            for name in variant_file_names(row["file_name"]):
+                change.delete_after(self.files.trash_path(entry_id, name))
         change.run(commit)
         return {
             "purged": entry_id,
@@ -413,7 +476,9 @@ class Corpus:
             )
 
         change = _Change(self, _Check("variant_at", document=target, file_name=file_name))
-        change.rename(source, self.files.variant_path(target, file_name))
+        for old, new in zip(variant_file_names(record.file_name), variant_file_names(file_name), strict=True):
+            if self.files.variant_path(document_id, old).exists():
+                change.rename(self.files.variant_path(document_id, old), self.files.variant_path(target, new))
         change.run(commit)
         return {
             "moved": f"{document_id}/{variant_id}",
@@ -472,7 +537,11 @@ class Corpus:
                         Problem(f"{document.id}/{record.id}", f"cannot be read from {path}: {exc}")
                     )
                     continue
-                variants.append(Variant(id=record.id, path=str(path), raw_text=text))
+                variants.append(
+                    Variant(
+                        id=record.id, path=str(path), raw_text=text, layout=self._layout(document.id, record)
+                    )
+                )
             if not variants:
                 continue
             title = document.title
@@ -483,6 +552,26 @@ class Corpus:
                         self.db.set_title(conn, document.id, title)
             documents.append(DocumentSource(document.id, title, variants))
         return documents, problems
+
+    def _layout(self, document_id: str, record: VariantRecord) -> dict[str, Any] | None:
+        """An extracted variant's layout as stored beside its text; None for plain text or when unreadable
+        (the text is still indexed, without page provenance, and the problem is logged)."""
+        if record.format == "text":
+            return None
+        path = self.files.variant_path(document_id, companions(record.file_name)[1])
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            log.error("layout of %s/%s cannot be read from %s: %s", document_id, record.id, path, exc)
+            return None
+
+    def original(self, document_id: str, variant_id: str) -> tuple[VariantRecord, Path]:
+        """A stored variant's file as it arrived: its kept original, or the text file when that is it."""
+        record = self.find_variant(document_id, variant_id)
+        kept = self.files.variant_path(document_id, companions(record.file_name)[0])
+        if record.original_sha256 is not None:
+            return record, kept
+        return record, self.files.variant_path(document_id, record.file_name)
 
     def variant_text(self, document_id: str, variant_id: str) -> tuple[VariantRecord, str]:
         """A stored variant's text, read as a build reads it (so a reading's offsets index it exactly)."""
@@ -522,19 +611,23 @@ class _Change:
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     renames: list[tuple[Path, Path]] = field(default_factory=list)
     deletes: list[Path] = field(default_factory=list)  # after the commit
-    new_data: bytes | None = None  # written to the temporary file, the first rename's source
+    # New files' bytes, each written to a temporary file in the journal folder, the source of a rename.
+    new_files: list[tuple[Path, bytes]] = field(default_factory=list)
 
     @property
     def path(self) -> Path:
         return self.corpus.files.journal_dir / f"{self.id}.json"
 
     @property
-    def temporary(self) -> Path:
-        return self.corpus.files.journal_dir / f"{self.id}.new"
+    def temporaries(self) -> list[Path]:
+        """The new files' temporaries (also the journal entry's renames from the journal folder)."""
+        journal = self.corpus.files.journal_dir
+        return [source for source, _ in self.renames if source.parent == journal]
 
     def write_new(self, target: Path, data: bytes) -> None:
-        self.new_data = data
-        self.renames.insert(0, (self.temporary, target))
+        temporary = self.corpus.files.journal_dir / f"{self.id}.new{len(self.new_files)}"
+        self.renames.insert(len(self.new_files), (temporary, target))
+        self.new_files.append((temporary, data))
 
     def rename(self, source: Path, target: Path) -> None:
         self.renames.append((source, target))
@@ -551,8 +644,8 @@ class _Change:
         }
         write_durably(self.path, json.dumps(entry, ensure_ascii=False).encode("utf-8"))
         try:
-            if self.new_data is not None:
-                write_durably(self.temporary, self.new_data)
+            for temporary, data in self.new_files:
+                write_durably(temporary, data)
             for source, target in self.renames:
                 move_durably(source, target)
             with self.corpus.db.transaction() as conn:
@@ -582,8 +675,9 @@ class _Change:
             return "rolled forward"
         for source, target in reversed(self.renames):
             if target.exists() and not source.exists():
-                move_durably(target, source)  # a new variant's text goes back to the temporary file
-        self.temporary.unlink(missing_ok=True)
+                move_durably(target, source)  # a new variant's files go back to their temporaries
+        for temporary in self.temporaries:
+            temporary.unlink(missing_ok=True)
         for _, target in self.renames:
             remove_if_empty(target.parent)
         self.path.unlink(missing_ok=True)
@@ -595,7 +689,8 @@ class _Change:
         for folder in {p.parent for p in self.deletes} | {s.parent for s, _ in self.renames}:
             if folder != self.corpus.files.journal_dir:
                 remove_if_empty(folder)
-        self.temporary.unlink(missing_ok=True)
+        for temporary in self.temporaries:
+            temporary.unlink(missing_ok=True)
         self.path.unlink(missing_ok=True)
 
     @classmethod

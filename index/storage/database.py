@@ -51,13 +51,20 @@ from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from index.errors import Unavailable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # How to bring a database of each older version up to the next: version 2 added the trash and audit
-# tables (created by `create_all`) and the time a job was last found interrupted.
-_UPGRADES: dict[int, list[str]] = {1: ["ALTER TABLE jobs ADD COLUMN interrupted_at VARCHAR(40)"]}
+# tables (created by `create_all`) and the time a job was last found interrupted; version 3 the
+# format a variant was extracted from and its original file's checksum.
+_UPGRADES: dict[int, list[str]] = {
+    1: ["ALTER TABLE jobs ADD COLUMN interrupted_at VARCHAR(40)"],
+    2: [
+        "ALTER TABLE variants ADD COLUMN format VARCHAR(16) NOT NULL DEFAULT 'text'",
+        "ALTER TABLE variants ADD COLUMN original_sha256 VARCHAR(64)",
+    ],
+}
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "interrupted")
 FINAL_STATUSES = frozenset({"succeeded", "failed"})
-JOB_STAGES = ("store", "segment", "collate", "embed", "index", "publish")
+JOB_STAGES = ("extract", "store", "segment", "collate", "embed", "index", "publish")
 REBUILD_LEASE = "rebuild"
 
 metadata = MetaData()
@@ -88,6 +95,10 @@ variants_table = Table(
     Column("sender", Text, nullable=False),
     Column("job_id", String(40)),
     Column("minhash", LargeBinary),
+    # What the variant's text was extracted from ("text", "pdf", "image", "docx", "html", "ofd"); a
+    # non-text variant's original file is kept beside its text, with this checksum.
+    Column("format", String(16), nullable=False, default="text", server_default="text"),
+    Column("original_sha256", String(64)),
     UniqueConstraint("document_id", "id", name="uq_variant_in_document"),
 )
 
@@ -192,6 +203,8 @@ class VariantRecord:
     arrived_at: str
     sender: str
     job_id: str | None
+    format: str = "text"
+    original_sha256: str | None = None
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """Durable files: write to a temporary name, fsync, rename, fsync the folder; the corpus folder layout.
 
 The corpus directory holds one folder per document with its variant files
-(`<corpus>/<document>/<variant>.txt`); `.incoming/`, where an upload is
+(`<corpus>/<document>/<variant>.txt`, and for a variant extracted from another
+format its companions: `<variant>.original`, the file as it arrived, and
+`<variant>.layout.json`, where each part of the text lies in it); `.incoming/`, where an upload is
 staged durably before its job is acknowledged; `.trash/<entry>/`, the files
 of removed variants until they are restored or purged; and `.journal/`, one
 entry per change to the files under way (see `index.storage.corpus`).
@@ -16,6 +18,8 @@ import uuid
 from pathlib import Path
 
 INCOMING = ".incoming"
+ORIGINAL_SUFFIX = ".original"
+LAYOUT_SUFFIX = ".layout.json"
 TRASH = ".trash"
 JOURNAL = ".journal"
 
@@ -69,6 +73,17 @@ def remove_if_empty(folder: Path) -> None:
     except OSError as exc:
         if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT):
             raise
+
+
+def companions(file_name: str) -> tuple[str, str]:
+    """The names of a variant file's original and layout companions (present only for extracted ones)."""
+    stem = file_name.removesuffix(".txt")
+    return f"{stem}{ORIGINAL_SUFFIX}", f"{stem}{LAYOUT_SUFFIX}"
+
+
+def variant_file_names(file_name: str) -> list[str]:
+    """A variant's text file and its companions' names: what moves with it to the trash and back."""
+    return [file_name, *companions(file_name)]
 
 
 class CorpusFiles:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import urllib.parse
 from collections.abc import Callable
+from dataclasses import replace
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from index.corpus.documents import DOCUMENT_ID_PATTERN
 from index.corpus.variants import DEFAULT_MAX_VARIANT_BYTES
+from index.extract.render import DEFAULT_MAX_SIDE, PAGED_FORMATS, NoPage, cached_page_png
+from index.extract.sniff import suffix_of
 from index.jobs.runner import JobWorker
 from index.jobs.submit import (
     DEFAULT_MAX_FILES,
@@ -17,13 +23,15 @@ from index.jobs.submit import (
     submit_reindex,
     submit_removal,
 )
-from index.storage.database import Job
+from index.storage.corpus import Corpus
+from index.storage.database import Job, VariantRecord
 from service.deps import Admin, Asker, CorpusDep, Reader, WorkerDep
 from service.errors import ApiError
 from service.models import DocumentInfo, JobInfo, MoveRequest, VariantText
 from service.uploads import PASTED_TEXT_NAME, read_upload_form
 
 router = APIRouter(prefix="/v1", tags=["documents"])
+log = logging.getLogger("concord")
 
 
 def upload_body(max_files: int, max_bytes: int) -> dict:
@@ -55,10 +63,18 @@ def upload_body(max_files: int, max_bytes: int) -> dict:
                                 text,
                                 {"type": "array", "minItems": 1, "maxItems": max_files, "items": text},
                             ],
-                            "description": f"One to {max_files} plain-text variants (.txt or .md; UTF-8, UTF-16 "
-                            f"with a BOM, or GB18030), each at most {max_bytes} bytes; PDF, Word and images are "
-                            f"refused with 415. A part without a file name is the text itself, named "
-                            f"`{PASTED_TEXT_NAME}`.",
+                            "description": f"One to {max_files} variants: plain text (.txt or .md; UTF-8, "
+                            f"UTF-16 with a BOM, or GB18030, at most {max_bytes} bytes), or a PDF, scan or photo "
+                            "(.png, .jpg, .tif), Word (.docx), web page (.html) or OFD (.ofd) file, read by the "
+                            "job's extract stage (OCR where there is no text layer); an old .doc, an encrypted "
+                            "or broken file, or one whose contents do not match its extension is refused with "
+                            f"4xx. A part without a file name is the text itself, named `{PASTED_TEXT_NAME}`.",
+                        },
+                        "ocr": {
+                            "type": "string",
+                            "enum": ["auto", "both"],
+                            "description": "'both': also read a PDF that has a text layer by OCR, stored as a "
+                            "second variant (default: the service's CONCORD_OCR).",
                         },
                         "document": {
                             "type": "string",
@@ -163,6 +179,106 @@ def variant_text(
     )
 
 
+_MEDIA_TYPES = {
+    ".pdf": "application/pdf",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".ofd": "application/ofd",
+}
+
+
+def _original_bytes(corpus: Corpus, document_id: str, variant_id: str) -> tuple[VariantRecord, bytes]:
+    """A variant's original file, checked against the checksum taken when it arrived."""
+    record, path = corpus.original(document_id, variant_id)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ApiError(
+            status.HTTP_404_NOT_FOUND,
+            f"the original of variant {variant_id!r} cannot be read ({exc.strerror})",
+            "not_found",
+        ) from None
+    expected = record.original_sha256 or record.sha256
+    if hashlib.sha256(data).hexdigest() != expected:
+        log.error("the original of %s/%s does not match its checksum (%s)", document_id, variant_id, path)
+        raise ApiError(
+            status.HTTP_500_INTERNAL_SERVER_ERROR,
+            f"the stored original of variant {variant_id!r} does not match its checksum; an operator "
+            "should restore it from a backup",
+            "internal_error",
+        )
+    return record, data
+
+
+@router.get(
+    "/documents/{document_id}/variants/{variant_id}/original",
+    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}},
+    response_class=Response,
+)
+def variant_original(document_id: str, variant_id: str, corpus: CorpusDep, _who: Asker) -> Response:
+    """The variant's file exactly as it arrived (a PDF, scan, Word file…; or its text), checksum-verified.
+
+    A PDF opens at a page with `#page=N` on the URL, as browsers read it."""
+    record, data = _original_bytes(corpus, document_id, variant_id)
+    name = record.original_name or record.file_name
+    if record.original_sha256 is None:  # the stored UTF-8 text is the file as it arrived
+        media = "text/plain; charset=utf-8"
+    elif record.format == "text":  # converted to UTF-8 on arrival: the original's encoding is its own
+        media = "text/plain"
+    else:
+        media = _MEDIA_TYPES.get(suffix_of(name), "application/octet-stream")
+    return Response(
+        data,
+        media_type=media,
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{urllib.parse.quote(name)}",
+            "X-Content-SHA256": record.original_sha256 or record.sha256,
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
+
+
+@router.get(
+    "/documents/{document_id}/variants/{variant_id}/pages/{page}.png",
+    responses={200: {"content": {"image/png": {}}}, 404: {}},
+    response_class=Response,
+)
+def variant_page(
+    request: Request,
+    document_id: str,
+    variant_id: str,
+    page: int,
+    corpus: CorpusDep,
+    _who: Asker,
+    width: int = Query(DEFAULT_MAX_SIDE, ge=200, le=3000, description="Longest side of the image, pixels."),
+) -> Response:
+    """A page of a variant's original (a PDF page or a scan), rendered as PNG and cached.
+
+    The rectangles of a reading's `pages` are fractions of this image, top-left origin."""
+    record, data = _original_bytes(corpus, document_id, variant_id)
+    if record.format not in PAGED_FORMATS:
+        raise ApiError(
+            status.HTTP_404_NOT_FOUND,
+            f"variant {variant_id!r} was read from {record.format}, which has no page images; "
+            "GET …/text shows its text",
+            "not_found",
+        )
+    cache = request.app.state.settings.pages_cache_dir
+    try:
+        png = cached_page_png(
+            cache, record.original_sha256 or record.sha256, record.format, data, page, width
+        )
+    except NoPage as exc:
+        raise ApiError(status.HTTP_404_NOT_FOUND, str(exc), "not_found") from None
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
+
+
 @router.post(
     "/documents",
     status_code=status.HTTP_202_ACCEPTED,
@@ -173,7 +289,12 @@ def variant_text(
 async def upload_documents(request: Request, corpus: CorpusDep, worker: WorkerDep, who: Admin) -> JobInfo:
     """Upload one or more variants; answered at once with a job (GET /v1/jobs/{id} follows it)."""
     settings = request.app.state.settings
-    form = await read_upload_form(request, settings.max_variant_bytes, settings.max_files_per_upload)
+    form = await read_upload_form(
+        request, max(settings.max_variant_bytes, settings.max_file_bytes), settings.max_files_per_upload
+    )
+    options = settings.extract_options
+    if form.ocr is not None:
+        options = replace(options, ocr=form.ocr)
     job = await run_in_threadpool(
         submit_files,
         corpus,
@@ -184,6 +305,8 @@ async def upload_documents(request: Request, corpus: CorpusDep, worker: WorkerDe
         settings.max_variant_bytes,
         settings.max_files_per_upload,
         client_of(request),
+        options,
+        settings.max_file_bytes,
     )
     worker.wake()
     return job_info(job)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from index.corpus.model import ClauseGroup, Reading
+from index.extract.model import Extraction
 from index.published import LoadedIndex
 from index.query import Hit
 from index.query.answer import CountAnswer
@@ -16,6 +18,47 @@ router = APIRouter(prefix="/v1", tags=["query"], dependencies=[Depends(require_a
 UNKNOWN_NAMED = 5  # an error names this many unknown ids, then counts the rest
 
 
+def _source(extraction: Extraction | None) -> dict | None:
+    if extraction is None:
+        return None
+    confidence = extraction.confidence
+    return {
+        "format": extraction.format,
+        "method": extraction.method,
+        "ocr": extraction.ocr,
+        "confidence": None if confidence is None else round(confidence, 4),
+        "low_confidence": extraction.low_confidence,
+    }
+
+
+def _reading(reading: Reading, document: str, index: LoadedIndex) -> dict:
+    """A reading with its file, and for one extracted from a paged or structured file, where it lies there."""
+    extraction = index.extractions.get((document, reading.variant))
+    located = {}
+    if extraction is not None:
+        located = {
+            "source": _source(extraction),
+            "pages": [vars(span) for span in extraction.locate(reading.char_start, reading.char_end)],
+            "blocks": extraction.where(reading.char_start, reading.char_end),
+        }
+    return {
+        **vars(reading),
+        "file": index.files.get((document, reading.variant), ""),
+        "copy_locations": [vars(loc) for loc in reading.copy_locations],
+        **located,
+    }
+
+
+def _support(group: ClauseGroup, index: LoadedIndex) -> dict:
+    """The group's support, naming the supporting variants that are OCR readings (weaker witnesses)."""
+    read = {v: index.extractions.get((group.document, v)) for v in group.support.variants}
+    return {
+        **vars(group.support),
+        "ocr": [v for v, e in read.items() if e is not None and e.ocr],
+        "low_confidence": [v for v, e in read.items() if e is not None and e.low_confidence],
+    }
+
+
 def _clause_group(rank: int, hit: Hit, index: LoadedIndex) -> ClauseGroupOut:
     group = hit.group
     return ClauseGroupOut.model_validate(
@@ -25,15 +68,8 @@ def _clause_group(rank: int, hit: Hit, index: LoadedIndex) -> ClauseGroupOut:
             "document": {"id": group.document, "title": index.titles.get(group.document, "")},
             "text": group.canonical,
             "score": round(hit.score, 6),
-            "support": vars(group.support),
-            "readings": [
-                {
-                    **vars(r),
-                    "file": index.files.get((group.document, r.variant), ""),
-                    "copy_locations": [vars(loc) for loc in r.copy_locations],
-                }
-                for r in group.readings
-            ],
+            "support": _support(group, index),
+            "readings": [_reading(r, group.document, index) for r in group.readings],
             "section_path": list(group.section_path),
             "flags": group.flags,
             "divergences": [vars(d) for d in group.divergences],

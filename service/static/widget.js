@@ -73,6 +73,21 @@
       retry: "Try again",
       requestId: "request id",
       fileText: (f, a, b) => `${f}, ${a === b ? `line ${a}` : `lines ${a}–${b}`}`,
+      pages: (a, b) => (a === b ? `p. ${a}` : `pp. ${a}–${b}`),
+      hidePage: "Hide the page",
+      ocrTag: (c) => (c === null || c === undefined ? "OCR" : `OCR ${percent(c)}`),
+      lowOcrTag: (c) => `low-confidence OCR${c === null || c === undefined ? "" : ` ${percent(c)}`}`,
+      ocrTitle: "This variant was read from a scan by OCR: its wording may hold recognition errors",
+      supportOcr: (n) => `${n} read by OCR`,
+      supportLow: (n) => `${n} with low-confidence OCR: weaker witness${n === 1 ? "" : "es"}`,
+      pageCaption: (n, label) => `Page ${n}${label ? ` (printed ${label})` : ""}`,
+      pageOcr: (c) => `OCR ${percent(c)}`,
+      pageLoading: (n) => `Loading page ${n}…`,
+      pageAlt: (n, f, k) => `Page ${n} of ${f}, the passage's ${k === 1 ? "line" : `${k} lines`} highlighted`,
+      highlight: (i, k, top) => `Passage line ${i} of ${k}, ${top}% down the page`,
+      openOriginal: (n) => `Open the original at page ${n}`,
+      download: (f) => `Download ${f}`,
+      pageError: (n, m) => `Page ${n} could not be shown: ${m}`,
     },
     zh: {
       title: "文件问答",
@@ -125,8 +140,53 @@
       retry: "重试",
       requestId: "请求编号",
       fileText: (f, a, b) => `${f}，${a === b ? `第 ${a} 行` : `第 ${a}–${b} 行`}`,
+      pages: (a, b) => (a === b ? `第 ${a} 页` : `第 ${a}–${b} 页`),
+      hidePage: "收起页面",
+      ocrTag: (c) => (c === null || c === undefined ? "OCR" : `OCR ${percent(c)}`),
+      lowOcrTag: (c) => `OCR 置信度低${c === null || c === undefined ? "" : ` ${percent(c)}`}`,
+      ocrTitle: "此版本由扫描件经 OCR 识别而来，文字可能有识别错误",
+      supportOcr: (n) => `${n} 个版本经 OCR 识别`,
+      supportLow: (n) => `${n} 个版本 OCR 置信度低，证据较弱`,
+      pageCaption: (n, label) => `第 ${n} 页${label ? `（页码 ${label}）` : ""}`,
+      pageOcr: (c) => `OCR ${percent(c)}`,
+      pageLoading: (n) => `正在加载第 ${n} 页……`,
+      pageAlt: (n, f, k) => `${f} 第 ${n} 页，已高亮该段落的 ${k} 行`,
+      highlight: (i, k, top) => `段落第 ${i}/${k} 行，位于页面自上 ${top}% 处`,
+      openOriginal: (n) => `在原文件中打开第 ${n} 页`,
+      download: (f) => `下载 ${f}`,
+      pageError: (n, m) => `第 ${n} 页无法显示：${m}`,
     },
   };
+
+  /** Scroll the file text shown in `box` so its marked span sits in the upper third. */
+  function scrollToMark(box) {
+    const pre = box.querySelector("pre");
+    const mark = box.querySelector("mark");
+    if (pre && mark) pre.scrollTop = mark.offsetTop - pre.clientHeight / 3;
+  }
+
+  /** The pages a reading lies on (a PDF, a scan), each with its lines' rectangles; none for plain text. */
+  function pagesOf(reading) {
+    return Array.isArray(reading.pages) ? reading.pages.filter((span) => span && span.page) : [];
+  }
+
+  /** The file name a Content-Disposition header gives (filename*=UTF-8''…, or filename="…"); "" without one. */
+  function fileNameOf(disposition) {
+    const encoded = /filename\*\s*=\s*[^']*'[^']*'([^;]+)/i.exec(disposition || "");
+    if (encoded) {
+      try {
+        return decodeURIComponent(encoded[1].trim());
+      } catch {
+        // a malformed name: try the plain one
+      }
+    }
+    const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(disposition || "");
+    return plain ? plain[1].trim() : "";
+  }
+
+  function percent(fraction) {
+    return `${Math.round(fraction * 100)}%`;
+  }
 
   function h(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -179,6 +239,7 @@
       this.attachShadow({ mode: "open" });
       this.turns = [];
       this.busy = false;
+      this.objectUrls = new Set(); // page images and originals fetched as blobs, revoked once not shown
     }
 
     get api() {
@@ -206,6 +267,19 @@
         this.turns = [];
       }
       this.render();
+    }
+
+    disconnectedCallback() {
+      this.releaseUrls();
+    }
+
+    /** Revoke the object URLs of page images and originals (all of them, or those in `urls`). */
+    releaseUrls(urls) {
+      for (const url of urls || this.objectUrls) {
+        URL.revokeObjectURL(url);
+        this.objectUrls.delete(url);
+      }
+      if (urls) urls.clear();
     }
 
     save() {
@@ -267,6 +341,7 @@
     }
 
     renderLog() {
+      this.releaseUrls(); // every open page view is rebuilt closed
       this.log.replaceChildren();
       if (!this.turns.length) {
         this.log.append(h("p", { class: "empty" }, this.t.empty));
@@ -351,6 +426,21 @@
       const headers = { ...(init.headers || {}) };
       if (this.key) headers.Authorization = `Bearer ${this.key}`;
       const response = await fetch(new URL(path, this.api), { ...init, headers });
+      return this.answerOf(response);
+    }
+
+    /** GET a file (a page image, an original) with the key, as an object URL: an <img src> or a link cannot send the key. */
+    async fetchFile(path, urls) {
+      const headers = this.key ? { Authorization: `Bearer ${this.key}` } : {};
+      const response = await fetch(new URL(path, this.api), { headers });
+      if (!response.ok) return this.answerOf(response);
+      const url = URL.createObjectURL(await response.blob());
+      this.objectUrls.add(url);
+      urls.add(url);
+      return { status: response.status, url, name: fileNameOf(response.headers.get("Content-Disposition")) };
+    }
+
+    async answerOf(response) {
       let body = null;
       try {
         body = await response.json();
@@ -452,6 +542,10 @@
       if (flags.has("single_variant")) badges.push(h("span", { class: "badge warn single" }, "⚠ ", t.single));
       else if (flags.has("low_support")) badges.push(h("span", { class: "badge warn low" }, t.low(support.count, support.total)));
       for (const copies of Object.values(group.repetition || {})) badges.push(h("span", { class: "badge loop" }, t.loop(copies)));
+      const lowOcr = (support.low_confidence || []).length;
+      const ocr = (support.ocr || []).length;
+      if (lowOcr) badges.push(h("span", { class: "badge ocr low", title: t.ocrTitle }, t.supportLow(lowOcr)));
+      else if (ocr) badges.push(h("span", { class: "badge ocr", title: t.ocrTitle }, t.supportOcr(ocr)));
       if (flags.has("divergent")) badges.push(h("span", { class: "badge divergent" }, t.divergent));
       else if (flags.has("punctuation_only")) badges.push(h("span", { class: "badge minor" }, t.minor));
 
@@ -479,18 +573,28 @@
       const t = this.t;
       const own = group.divergences.filter((d) => d.variant === reading.variant);
       const spans = own.map((d) => [d.reading_start, d.reading_end, d.substantive ? "diff" : "diff minor", d.kind === "delete" ? t.missing(d.canonical_text) : `${t.canonical}: ${d.canonical_text || "—"}`, d.canonical_text]);
-      const source = h("div", { class: "source", hidden: true });
+      const box = h("div", { class: "source", hidden: true });
       const openButton = h("button", { type: "button", class: "open", "aria-expanded": "false" }, t.open);
-      openButton.addEventListener("click", () => this.toggleSource(group, reading, source, openButton));
+      openButton.addEventListener("click", () => this.toggleSource(group, reading, box, openButton));
       const copyButton = h("button", { type: "button", class: "copy", onclick: () => this.copyCitation(group, reading) }, t.copy);
       const copies = reading.copies > 1 ? h("span", { class: "badge loop" }, t.loop(reading.copies)) : "";
+      const pages = pagesOf(reading);
+      const where = pages.length
+        ? h("span", { class: "pages" }, t.pages(pages[0].page, pages[pages.length - 1].page))
+        : h("span", { class: "lines" }, t.line(reading.line_start, reading.line_end));
+      const source = reading.source || {};
+      const ocrTag = source.low_confidence
+        ? h("span", { class: "badge ocr low", title: t.ocrTitle }, "⚠ ", t.lowOcrTag(source.confidence))
+        : source.ocr
+          ? h("span", { class: "badge ocr", title: t.ocrTitle }, t.ocrTag(source.confidence))
+          : "";
       return h(
         "section",
         { class: "reading", "data-variant": reading.variant },
-        h("header", {}, h("strong", { class: "variant" }, shortVariant(reading.variant)), " ", h("span", { class: "file" }, reading.file || reading.variant), " · ", h("span", { class: "lines" }, t.line(reading.line_start, reading.line_end)), " ", copies),
+        h("header", {}, h("strong", { class: "variant" }, shortVariant(reading.variant)), " ", h("span", { class: "file" }, reading.file || reading.variant), " · ", where, " ", ocrTag, " ", copies),
         h("p", { class: "reading-text", lang: "zh-CN" }, marked(reading.text, spans)),
         h("div", { class: "actions" }, openButton, copyButton),
-        source,
+        box,
       );
     }
 
@@ -529,39 +633,182 @@
 
     async toggleSource(group, reading, box, button) {
       const t = this.t;
+      const paged = pagesOf(reading).length > 0;
       if (!box.hidden) {
         box.hidden = true;
+        box.loading = null; // a load still under way for this box is dropped
+        if (box.urls) this.releaseUrls(box.urls);
+        box.replaceChildren();
         button.textContent = t.open;
         button.setAttribute("aria-expanded", "false");
         return;
       }
-      const path = `v1/documents/${encodeURIComponent(group.document.id)}/variants/${encodeURIComponent(reading.variant)}/text?start=${reading.char_start}&end=${reading.char_end}&context=160`;
+      const load = {};
+      box.loading = load;
+      if (paged) {
+        // The pages first (each image arrives when it arrives), then the file's text around the span below them.
+        box.urls = box.urls || new Set();
+        const excerpt = h("div", { class: "excerpt" });
+        box.replaceChildren(...pagesOf(reading).map((span) => this.renderPage(group, reading, span, box, load)), excerpt);
+        box.hidden = false;
+        button.textContent = t.hidePage;
+        button.setAttribute("aria-expanded", "true");
+        this.loadOriginal(group, reading, box, load);
+        const text = await this.fileText(group, reading);
+        if (box.loading !== load) return;
+        excerpt.replaceChildren(...text);
+        scrollToMark(excerpt);
+        return;
+      }
+      const text = await this.fileText(group, reading);
+      if (box.loading !== load) return;
+      box.replaceChildren(...text);
+      box.hidden = false;
+      button.textContent = t.hide;
+      button.setAttribute("aria-expanded", "true");
+      scrollToMark(box);
+    }
+
+    variantPath(group, reading) {
+      return `v1/documents/${encodeURIComponent(group.document.id)}/variants/${encodeURIComponent(reading.variant)}`;
+    }
+
+    /** The stored text around the reading's span: its head line and the text with the span marked. */
+    async fileText(group, reading) {
+      const t = this.t;
+      const path = `${this.variantPath(group, reading)}/text?start=${reading.char_start}&end=${reading.char_end}&context=160`;
       try {
         const { status, body, headers } = await this.call(path, {});
         if (status !== 200) {
           const error = this.errorOf(status, body, headers);
-          box.replaceChildren(h("p", { class: "error" }, error.message || `HTTP ${status}`));
-        } else {
-          box.replaceChildren(
-            h("p", { class: "source-head" }, t.fileText(body.file, body.line_start, body.line_end)),
-            h("pre", { lang: "zh-CN" }, body.before, h("mark", { class: "span" }, body.text), body.after),
-          );
+          return [h("p", { class: "error" }, error.message || `HTTP ${status}`)];
         }
+        return [
+          h("p", { class: "source-head" }, t.fileText(body.file, body.line_start, body.line_end)),
+          h("pre", { lang: "zh-CN" }, body.before, h("mark", { class: "span" }, body.text), body.after),
+        ];
       } catch {
-        box.replaceChildren(h("p", { class: "error" }, t.errors.network));
+        return [h("p", { class: "error" }, t.errors.network)];
       }
-      box.hidden = false;
-      button.textContent = t.hide;
-      button.setAttribute("aria-expanded", "true");
-      const pre = box.querySelector("pre");
-      const mark = box.querySelector("mark");
-      if (pre && mark) pre.scrollTop = mark.offsetTop - pre.clientHeight / 3;
+    }
+
+    /** One page the reading touches: its caption, its image with every line of the passage boxed, a link to the original there. */
+    renderPage(group, reading, span, box, load) {
+      const t = this.t;
+      const file = reading.file || reading.variant;
+      const rects = (span.rects || []).filter((r) => Array.isArray(r) && r.length === 4);
+      const caption = [t.pageCaption(span.page, span.label)];
+      if (span.confidence !== null && span.confidence !== undefined) caption.push(t.pageOcr(span.confidence));
+      const clamp = (v) => Math.min(100, Math.max(0, v * 100));
+      const highlights = rects.map(([x0, y0, x1, y1], i) =>
+        h("span", {
+          class: "highlight",
+          role: "img",
+          "aria-label": t.highlight(i + 1, rects.length, Math.round(clamp(y0))),
+          "data-rect": [x0, y0, x1, y1].join(","),
+          style: `left:${clamp(x0)}%;top:${clamp(y0)}%;width:${clamp(x1) - clamp(x0)}%;height:${clamp(y1) - clamp(y0)}%`,
+        }),
+      );
+      const image = h("img", { alt: t.pageAlt(span.page, file, rects.length), hidden: true });
+      const status = h("p", { class: "page-status" }, t.pageLoading(span.page));
+      const frame = h(
+        "div",
+        { class: "page-frame loading", tabindex: "0", role: "group", "aria-label": caption.join(" · ") },
+        image,
+        highlights,
+      );
+      const original = h("p", { class: "page-links" });
+      const figure = h(
+        "figure",
+        { class: "page", "data-page": span.page },
+        h("figcaption", { class: "page-head" }, caption.join(" · ")),
+        status,
+        frame,
+        original,
+      );
+      this.loadPage(group, reading, span, { box, load, image, frame, status });
+      return figure;
+    }
+
+    async loadPage(group, reading, span, { box, load, image, frame, status }) {
+      const t = this.t;
+      let message = "";
+      try {
+        const answer = await this.fetchFile(`${this.variantPath(group, reading)}/pages/${span.page}.png?width=1600`, box.urls);
+        if (box.loading !== load) return; // hidden meanwhile: releaseUrls has revoked it
+        if (answer.url) {
+          image.addEventListener(
+            "load",
+            () => {
+              image.hidden = false;
+              frame.classList.remove("loading");
+              status.remove();
+              if (span === pagesOf(reading)[0]) this.scrollToHighlight(frame);
+            },
+            { once: true },
+          );
+          image.addEventListener("error", () => status.replaceChildren(t.pageError(span.page, "PNG")), { once: true });
+          image.src = answer.url;
+          return;
+        }
+        const error = this.errorOf(answer.status, answer.body, answer.headers);
+        message = error.message || `HTTP ${answer.status}`;
+      } catch {
+        message = t.errors.network;
+      }
+      if (box.loading !== load) return;
+      status.classList.add("error");
+      status.textContent = t.pageError(span.page, message);
+      frame.remove();
+    }
+
+    /** The original file (a PDF opens at the page with #page=N), fetched once for all the reading's pages. */
+    async loadOriginal(group, reading, box, load) {
+      const t = this.t;
+      let answer;
+      try {
+        answer = await this.fetchFile(`${this.variantPath(group, reading)}/original`, box.urls);
+      } catch {
+        answer = { status: 0 };
+      }
+      if (box.loading !== load || !answer.url) return;
+      // The name the file arrived with (readable from another origin only if the service exposes the header).
+      const file = answer.name || reading.file || reading.variant;
+      for (const links of box.querySelectorAll(".page-links")) {
+        const figure = links.closest("figure");
+        const page = figure.dataset.page;
+        const image = figure.querySelector("img");
+        if (image) image.alt = t.pageAlt(page, file, figure.querySelectorAll(".highlight").length);
+        links.replaceChildren(
+          h("a", { class: "original", href: `${answer.url}#page=${page}`, target: "_blank", rel: "noopener" }, t.openOriginal(page)),
+          " · ",
+          h("a", { class: "download", href: answer.url, download: file }, t.download(file)),
+        );
+      }
+    }
+
+    /** Scroll the log (never the host page) so the first highlighted line sits in its upper third. */
+    scrollToHighlight(frame) {
+      const first = frame.querySelector(".highlight");
+      if (!first) return;
+      const top = first.getBoundingClientRect().top - this.log.getBoundingClientRect().top + this.log.scrollTop;
+      this.log.scrollTop = Math.max(0, top - this.log.clientHeight / 3);
     }
 
     citation(group, reading) {
       const lines = reading.line_start === reading.line_end ? `line ${reading.line_start}` : `lines ${reading.line_start}-${reading.line_end}`;
       const title = group.document.title ? `《${group.document.title}》 ` : "";
-      return `${title}[${group.document.id}], variant ${reading.variant} (${reading.file || reading.variant}), ${lines}: “${reading.raw_text.trim()}”`;
+      const spans = pagesOf(reading);
+      let where = lines;
+      if (spans.length) {
+        const [first, last] = [spans[0], spans[spans.length - 1]];
+        const pages = first.page === last.page ? `p. ${first.page}` : `pp. ${first.page}–${last.page}`;
+        const labels = spans.map((span) => span.label).filter(Boolean);
+        const printed = labels.length && labels.join() !== spans.map((span) => String(span.page)).join() ? ` (printed ${labels[0] === labels[labels.length - 1] ? labels[0] : `${labels[0]}–${labels[labels.length - 1]}`})` : "";
+        where = `${pages}${printed}, ${lines}`;
+      }
+      const ocr = reading.source && reading.source.ocr ? `, OCR${reading.source.confidence !== null && reading.source.confidence !== undefined ? ` ${percent(reading.source.confidence)}` : ""}` : "";
+      return `${title}[${group.document.id}], variant ${reading.variant} (${reading.file || reading.variant}), ${where}${ocr}: “${reading.raw_text.trim()}”`;
     }
 
     async copyCitation(group, reading) {

@@ -95,11 +95,16 @@ BAD_UPLOADS = [
         [("bad\x01name.txt", "正文。".encode())], None, 400, "control characters", id="control-chars"
     ),
     pytest.param([("CON.txt", "正文。".encode())], None, 400, "reserved device name", id="reserved"),
-    pytest.param([("scan.pdf", b"%PDF-1.7 ...")], None, 415, "only plain text", id="pdf"),
-    pytest.param([("memo.docx", b"PK\x03\x04...")], None, 415, "only plain text", id="docx"),
+    pytest.param([("scan.pdf", b"%PDF-1.7 ...")], None, 400, "PDF", id="corrupt-pdf"),
     pytest.param(
-        [("renamed.txt", b"PK\x03\x04word/document.xml")], None, 415, "ZIP container", id="docx-named-txt"
+        [("memo.docx", b"PK\x03\x04...")], None, 415, "ZIP archive of something else", id="docx-not-word"
     ),
+    pytest.param(
+        [("renamed.txt", b"PK\x03\x04word/document.xml")], None, 415, "a ZIP archive", id="zip-named-txt"
+    ),
+    pytest.param([("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")], None, 415, "save it as .docx", id="doc"),
+    pytest.param([("photo.png", b"%PDF-1.7\n")], None, 415, "its contents are a PDF", id="type-mismatch"),
+    pytest.param([("notes.xyz", b"text")], None, 415, "not a format this service reads", id="unknown-type"),
     pytest.param([("ok.txt", "正文。".encode())], "../other", 400, "document id", id="bad-document-id"),
     pytest.param(
         [("ok.txt", "正文。".encode()), ("empty.txt", b"")], None, 400, "is empty", id="one-bad-of-two"
@@ -229,7 +234,7 @@ def test_the_inbox_takes_good_files_and_explains_bad_ones(corpus_app) -> None:
         time.sleep(0.2)
     assert (inbox / "done" / "pipl-china-laws.txt").exists()
     assert (inbox / "failed" / "notes.pdf").exists()
-    assert "only plain text" in (inbox / "failed" / "notes.pdf.reason.txt").read_text(encoding="utf-8")
+    assert "not a complete PDF" in (inbox / "failed" / "notes.pdf.reason.txt").read_text(encoding="utf-8")
     assert (inbox / ".partial-upload.txt").exists() and (inbox / "draft.txt.tmp").exists()  # left alone
     job = client.get("/v1/jobs", params={"status": "succeeded"}).json()["jobs"][0]
     assert job["origin"].startswith("inbox:") and job["files"] == ["pipl-china-laws.txt"]

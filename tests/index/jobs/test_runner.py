@@ -113,10 +113,10 @@ def test_a_job_that_hits_a_fault_of_ours_fails_alone_and_the_others_run(
     corpus = runner.corpus
     store = Corpus.store
 
-    def broken_for_one(self, name, data, document, actor):
+    def broken_for_one(self, name, data, document, actor, extraction=None):
         if name == "broken.txt":
             raise TypeError("an unexpected fault")
-        return store(self, name, data, document, actor)
+        return store(self, name, data, document, actor, extraction)
 
     broken = submit_files(corpus, [Upload("broken.txt", "第一条 破损。".encode())], "one", "t", "t", 10**7)
     fine = submit_files(corpus, [Upload("fine.txt", "第一条 完好的条文。".encode())], "two", "t", "t", 10**7)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from index.extract.model import Extraction, Line, Page, lines_text
 from index.storage.corpus import Conflict, Corpus
 from index.storage.database import Actor, CorpusDatabase, now
 from tests.helpers import SEEDS
@@ -105,3 +106,52 @@ def test_a_move_renames_the_file_and_leaves_no_empty_folder(corpus: Corpus) -> N
     for other in corpus.db.variants("notice"):
         corpus.move_variant("notice", other.id, "other", OPERATOR)
     assert corpus.db.document("notice") is None and not (corpus.files.root / "notice").exists()
+
+
+def test_an_extracted_file_keeps_its_original_and_layout_through_trash_restore_and_move(
+    corpus: Corpus,
+) -> None:
+    text = "第一条 本通知自发布之日起施行。\n第二条 各地应当遵照执行。"
+    line = Line(1, (0.1, 0.2, 0.9, 0.25), 0, 0, 0.91)
+    joined, lines = lines_text([(part, line) for part in text.split("\n")])
+    extraction = Extraction(
+        text=joined,
+        format="pdf",
+        method="ocr",
+        pages=[Page(1, 595.0, 842.0, "ocr", confidence=0.91)],
+        lines=lines,
+    )
+    original = b"%PDF-1.7 the scan as it arrived"
+    stored = corpus.store("scan.pdf", original, "notice", OPERATOR, extraction)
+    assert stored.variant == "scan" and stored.extraction is not None and stored.extraction["ocr_pages"] == 1
+    record, path = corpus.original("notice", "scan")
+    assert record.format == "pdf" and path.read_bytes() == original
+    assert record.original_sha256 == hashlib.sha256(original).hexdigest()
+    sources, _ = corpus.sources()
+    variant = next(v for d in sources for v in d.variants if v.id == "scan")
+    assert variant.raw_text == joined
+    assert Extraction.from_dict(variant.layout or {}, variant.raw_text).locate(0, 5)[0].rects == [line.rect]
+
+    entry = corpus.remove_variant("notice", "scan", OPERATOR)["trash"]
+    assert not path.exists() and not any(
+        p.name.startswith("scan.") for p in (corpus.files.root / "notice").iterdir()
+    )
+    # The id is taken meanwhile: the restored variant's companions follow it to its new name.
+    corpus.store("scan.txt", "另一份文本。".encode(), "notice", OPERATOR)
+    assert corpus.restore(entry, OPERATOR)["renamed"] == {"scan": "scan-2"}
+    _, path = corpus.original("notice", "scan-2")
+    assert path.name == "scan-2.original" and path.read_bytes() == original
+    corpus.move_variant("notice", "scan-2", "elsewhere", OPERATOR)
+    record, path = corpus.original("elsewhere", "scan-2")
+    assert path.read_bytes() == original and path.parent.name == "elsewhere"
+    assert corpus._layout("elsewhere", record) is not None
+
+
+def test_a_converted_text_file_keeps_its_original_bytes(corpus: Corpus) -> None:
+    data = "第一条 以国标编码保存的文本。".encode("gb18030")
+    corpus.store("gbk.txt", data, "notice", OPERATOR)
+    record, path = corpus.original("notice", "gbk")
+    assert record.encoding == "gb18030" and path.read_bytes() == data
+    utf8 = sorted(SEEDS.glob("*.txt"))[0]
+    record, path = corpus.original("notice", utf8.stem)
+    assert record.original_sha256 is None and path.read_bytes() == utf8.read_bytes()

@@ -19,6 +19,26 @@ def test_a_database_of_another_schema_version_is_refused(tmp_path: Path) -> None
         CorpusDatabase(url)
 
 
+def test_a_database_from_before_extraction_is_upgraded_and_its_variants_read_as_text(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    db = CorpusDatabase(url)
+    with db.transaction() as conn:
+        db.add_document(conn, "notice", "通知", title_given=False)
+        db.add_variant(
+            conn,
+            {"document_id": "notice", "id": "a", "file_name": "a.txt", "original_name": "a.txt", "sha256": "0" * 64,
+             "size": 3, "encoding": "utf-8", "arrived_at": "2026-01-01", "sender": "t", "job_id": None},
+            b"", ["k"],
+        )  # fmt: skip
+        for column in ("format", "original_sha256"):
+            conn.exec_driver_sql(f"ALTER TABLE variants DROP COLUMN {column}")
+    db.set_meta("schema", "2")
+    upgraded = CorpusDatabase(url)
+    assert upgraded.get_meta("schema") == "3"
+    (record,) = upgraded.variants()
+    assert (record.id, record.format, record.original_sha256) == ("a", "text", None)
+
+
 def test_an_unopenable_database_says_which_setting_to_fix(tmp_path: Path) -> None:
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(DatabaseError, match="CONCORD_DATABASE_URL"):

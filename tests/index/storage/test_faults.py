@@ -11,15 +11,17 @@ broken from that step on, so the change cannot even be undone at once; then
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from index.extract.model import Extraction, Line, Page, lines_text
 from index.storage.corpus import Corpus
 from index.storage.database import Actor, CorpusDatabase
-from index.storage.files import INCOMING, JOURNAL, TRASH
+from index.storage.files import INCOMING, JOURNAL, TRASH, companions
 from tests.faults import Faults, each_step
 from tests.helpers import SEEDS
 
@@ -49,11 +51,15 @@ def assert_consistent(corpus: Corpus, settled: bool = True) -> None:
         path = corpus.files.variant_path(record.document_id, record.file_name)
         assert path.is_file() and sha(path) == record.sha256, f"{record.document_id}/{record.id} lost"
         expected.add(path)
+        expected |= companions_whole(
+            vars(record), lambda name, r=record: corpus.files.variant_path(r.document_id, name)
+        )
     for entry in corpus.db.trash():
         for row in entry.variants:
             path = corpus.files.trash_path(entry.id, row["file_name"])
             assert path.is_file() and sha(path) == row["sha256"], f"trash {entry.id} lost {row['id']}"
             expected.add(path)
+            expected |= companions_whole(row, lambda name, e=entry: corpus.files.trash_path(e.id, name))
     documents = {d.id for d in corpus.db.documents()}
     assert documents == {v.document_id for v in corpus.db.variants()}, "a document with no variant"
     if not settled:
@@ -69,6 +75,27 @@ def assert_consistent(corpus: Corpus, settled: bool = True) -> None:
     assert all(any(f.iterdir()) for f in folders if f.name != TRASH), "an empty folder was left"
 
 
+def companions_whole(row: dict[str, Any], where: Callable[[str], Path]) -> set[Path]:
+    """An extracted variant's original (matching its checksum) and layout, which must travel with it."""
+    if row.get("format", "text") == "text":
+        return set()
+    original, layout = (where(name) for name in companions(row["file_name"]))
+    assert original.is_file() and sha(original) == row["original_sha256"], f"{row['id']}: original lost"
+    assert layout.is_file() and json.loads(layout.read_text(encoding="utf-8"))["format"] == row["format"]
+    return {original, layout}
+
+
+def scanned(path: Path) -> tuple[bytes, Extraction]:
+    """A stand-in for a scanned PDF of a seed variant: fake file bytes and an extraction of its text
+    (storage only keeps them; the extractors have tests of their own)."""
+    text = path.read_text(encoding="utf-8")
+    lines = [Line(1 + n // 40, (0.1, 0.1, 0.9, 0.12), 0, 0, 0.9) for n in range(text.count("\n") + 1)]
+    joined, placed = lines_text(list(zip(text.split("\n"), lines, strict=True)))
+    pages = [Page(n, 595.0, 842.0, "ocr", confidence=0.9) for n in range(1, placed[-1].page + 1)]
+    extraction = Extraction(text=joined, format="pdf", method="ocr", pages=pages, lines=placed)
+    return b"%PDF-1.7 scanned " + path.name.encode(), extraction
+
+
 def fresh(tmp_path: Path) -> Callable[[], Corpus]:
     counter = iter(range(10**6))
 
@@ -77,8 +104,15 @@ def fresh(tmp_path: Path) -> Callable[[], Corpus]:
         corpus = Corpus(CorpusDatabase(f"sqlite:///{root / 'c.db'}"), root / "corpus")
         for path in SEED_FILES[:2]:
             corpus.store(path.name, path.read_bytes(), "notice", ACTOR)
+        for name, seed, document in (
+            ("scan.pdf", SEED_FILES[4], "notice"),
+            ("photo.pdf", SEED_FILES[2], "other"),
+        ):
+            data, extraction = scanned(seed)
+            corpus.store(name, data, document, ACTOR, extraction)
         corpus.store(SEED_FILES[2].name, SEED_FILES[2].read_bytes(), "other", ACTOR)
-        removed = corpus.remove_variant("notice", corpus.db.variants("notice")[1].id, ACTOR)
+        # The trash entry holds an extracted variant (its original and layout travel with it).
+        removed = corpus.remove_variant("notice", "scan", ACTOR)
         corpus.kept_entry = removed["trash"]  # type: ignore[attr-defined]
         return corpus
 
@@ -90,6 +124,9 @@ def first_variant(corpus: Corpus, document: str = "notice") -> str:
 
 
 OPERATIONS: dict[str, Callable[[Corpus], Any]] = {
+    "store an extracted file": lambda c: c.store(
+        "again.pdf", scanned(SEED_FILES[3])[0], "notice", ACTOR, scanned(SEED_FILES[3])[1]
+    ),
     "store a new document": lambda c: c.store(SEED_FILES[3].name, SEED_FILES[3].read_bytes(), "fresh", ACTOR),
     "store into a document": lambda c: c.store(
         SEED_FILES[3].name, SEED_FILES[3].read_bytes(), "notice", ACTOR
