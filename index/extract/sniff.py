@@ -29,6 +29,8 @@ FORMATS_BY_SUFFIX = {
     ".ofd": "ofd",
 }
 SUFFIXES = tuple(FORMATS_BY_SUFFIX)
+# The stream name an encrypted Office Open XML file carries inside its OLE container (UTF-16LE).
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
 # What a refused extension should be sent as instead.
 _SAVE_AS = {
     ".doc": "an old binary Word file (.doc) is not read: open it in Word or WPS and save it as .docx or PDF",
@@ -87,6 +89,12 @@ def format_of(name: str, data: bytes) -> str:
     if wanted == "text" and kind not in ("text", "zip"):
         return wanted  # the text decoder names the binary it finds (a PDF saved as .txt)
     if kind not in agrees:
+        if kind == "ole" and wanted == "docx" and _ENCRYPTED_PACKAGE in data:
+            raise FileRefused(
+                name,
+                "is protected with a password (Word keeps an encrypted .docx in an OLE container); "
+                "remove the password in Word and save it again, or send the PDF",
+            )
         if kind == "zip" and wanted == "docx":
             raise FileRefused(
                 name,

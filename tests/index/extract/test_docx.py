@@ -339,3 +339,10 @@ def test_mangled_xml_inside_a_sound_zip_is_read_or_refused(edits: list[tuple[int
         docx.extract("x.docx", data, OPTIONS, lambda _done: None)
     except FileRefused:
         pass
+
+
+def test_an_encrypted_docx_is_refused_at_the_format_check_saying_to_remove_the_password() -> None:
+    from index.extract.sniff import format_of
+
+    with pytest.raises(FileRefused, match="protected with a password"):
+        format_of("memo.docx", encrypted_docx())
