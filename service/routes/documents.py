@@ -218,7 +218,15 @@ def _original_bytes(corpus: Corpus, document_id: str, variant_id: str) -> tuple[
 
 @router.get(
     "/documents/{document_id}/variants/{variant_id}/original",
-    responses={200: {"content": {"application/octet-stream": {}}}, 404: {}},
+    responses={
+        200: {
+            "description": "The file as it arrived, in its own media type.",
+            "content": {
+                m: {} for m in ("text/plain", *sorted(set(_MEDIA_TYPES.values())), "application/octet-stream")
+            },
+        },
+        404: {},
+    },
     response_class=Response,
 )
 def variant_original(document_id: str, variant_id: str, corpus: CorpusDep, _who: Asker) -> Response:
