@@ -6,6 +6,8 @@ import functools
 import http.server
 import json
 import secrets
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.helpers import MODELS, SEEDS
+from tests.helpers import MODELS, ROOT, SEEDS
 from tests.servers import LOCAL, Server, running_server
 
 
@@ -138,3 +140,36 @@ def postgres() -> Iterator[str]:
 
     with postgres_server() as url:
         yield url
+
+
+SCREENSHOTS = ROOT / "test-output" / "screenshots"
+
+
+def _missing_browser_packages() -> list[str]:
+    missing = [] if shutil.which("chromium") else ["chromium"]
+    fonts = (
+        subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True)
+        if shutil.which("fc-list")
+        else None
+    )
+    if fonts is None or not fonts.stdout.strip():
+        missing.append("fonts-wqy-microhei")
+    return missing
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    missing = _missing_browser_packages()
+    if missing:
+        pytest.fail(
+            f"the widget tests need Debian's {' and '.join(missing)} (without a CJK font Chinese renders as "
+            f"boxes): run `make test` as root, which installs them, or `apt-get install {' '.join(missing)}`"
+        )
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
+        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        yield chromium
+        chromium.close()

@@ -3,50 +3,14 @@
 from __future__ import annotations
 
 import secrets
-import shutil
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.helpers import MODELS, ROOT, SEEDS
+from tests.helpers import MODELS, SEEDS
 from tests.servers import running_server
-from tests.service.conftest import Portal
+from tests.service.conftest import SCREENSHOTS, Portal
 
-SCREENSHOTS = ROOT / "test-output" / "screenshots"
 ENGLISH_QUESTION = "How many 楚怡 technical schools will be built?"
 UNDERGRADUATE_QUESTION = "支持建设多少所“楚怡”高水平职业本科学校？"
-
-
-def _missing_browser_packages() -> list[str]:
-    missing = [] if shutil.which("chromium") else ["chromium"]
-    fonts = (
-        subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True)
-        if shutil.which("fc-list")
-        else None
-    )
-    if fonts is None or not fonts.stdout.strip():
-        missing.append("fonts-wqy-microhei")
-    return missing
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    missing = _missing_browser_packages()
-    if missing:
-        pytest.fail(
-            f"the widget tests need Debian's {' and '.join(missing)} (without a CJK font Chinese renders as "
-            f"boxes): run `make test` as root, which installs them, or `apt-get install {' '.join(missing)}`"
-        )
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI runs as root, where chromium's sandbox refuses to start.
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 def _page(browser, width: int = 1280, locale: str = "en-US", **options: object):

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import MODELS, ROOT
+from tests.helpers import MODELS
 from tests.servers import Server, _send, multipart_body, request, running_server
-from tests.service.test_widget import _missing_browser_packages
+from tests.service.conftest import SCREENSHOTS
 
-SCREENSHOTS = ROOT / "test-output" / "screenshots"
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 PAGE_HEIGHT_MM = 297.0  # A4
 LINE_HEIGHT_MM = 8.0  # each line is drawn as a cell this tall, the text centred in it
@@ -143,23 +142,6 @@ def _wait_for_job(base: str, job_id: str, key: str, timeout: float = 300) -> dic
             return job
         time.sleep(0.3)
     raise AssertionError(f"job {job_id} did not finish in {timeout} s")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    missing = _missing_browser_packages()
-    if missing:
-        pytest.fail(
-            f"the widget tests need Debian's {' and '.join(missing)}: run `make test` as root, which installs "
-            f"them, or `apt-get install {' '.join(missing)}`"
-        )
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
 
 
 def _pdf_reading(body: dict, needle: str) -> tuple[dict, dict]:
