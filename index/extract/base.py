@@ -52,6 +52,17 @@ class ExtractOptions:
     low_confidence_below: float = DEFAULT_LOW_CONFIDENCE
 
 
+def check_page_count(name: str, pages: int, options: ExtractOptions) -> None:
+    """Refuse a file of more pages than one file may have (every paged format's same limit)."""
+    if pages > options.max_pages:
+        raise FileRefused(
+            name,
+            f"has {pages} pages, more than the {options.max_pages} this service reads; split it into parts "
+            "and send each",
+            kind="too_large",
+        )
+
+
 class Extractor(Protocol):
     def inspect(self, name: str, data: bytes, options: ExtractOptions) -> int: ...
 

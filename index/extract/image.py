@@ -28,7 +28,7 @@ from PIL import Image
 
 from index.corpus.variants import shown_name
 from index.extract import layout
-from index.extract.base import ExtractOptions, FileRefused, Progress
+from index.extract.base import ExtractOptions, FileRefused, Progress, check_page_count
 from index.extract.layout import PageLine
 from index.extract.model import Extraction, Page
 
@@ -95,12 +95,7 @@ def _frames(name: str, image: Any, options: ExtractOptions) -> int:
         raise FileRefused(
             shown, f"has a damaged page directory ({_why(error)}); it may be cut short: send it again"
         ) from None
-    if frames > options.max_pages:
-        raise FileRefused(
-            shown,
-            f"has {frames} pages, more than the {options.max_pages} this service reads; split it into parts and send each",
-            kind="too_large",
-        )
+    check_page_count(shown, frames, options)
     for index in range(frames):
         try:
             image.seek(index)  # reads the frame's header, not its pixels

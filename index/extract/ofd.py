@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import ofdkit
 
-from index.extract.base import ExtractOptions, FileRefused, Progress
+from index.extract.base import ExtractOptions, FileRefused, Progress, check_page_count
 from index.extract.model import Extraction, Furniture, Line, Page, lines_text, normalised_rect
 
 log = logging.getLogger(__name__)
@@ -174,13 +174,7 @@ def _page_count(name: str, document: ofdkit.OFDDocument, options: ExtractOptions
     count = len(document.pages)
     if count == 0:
         raise FileRefused(name, f"has no pages; {_SEND_AGAIN}")
-    if count > options.max_pages:
-        raise FileRefused(
-            name,
-            f"has {count} pages, more than the {options.max_pages} one file may have; split it and send "
-            "the parts",
-            kind="too_large",
-        )
+    check_page_count(name, count, options)
     return count
 
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from index.corpus.variants import shown_name
 from index.extract import layout
-from index.extract.base import ExtractOptions, FileRefused, Progress
+from index.extract.base import ExtractOptions, FileRefused, Progress, check_page_count
 from index.extract.layout import PageLine, Piece
 from index.extract.model import Extraction, Page, Rect, normalised_rect
 
@@ -113,12 +113,7 @@ def _check_sizes(name: str, document: Any, options: ExtractOptions) -> int:
     import pypdfium2 as pdfium
 
     pages = len(document)
-    if pages > options.max_pages:
-        raise FileRefused(
-            shown_name(name),
-            f"has {pages} pages, more than the {options.max_pages} this service reads; split it into parts and send each",
-            kind="too_large",
-        )
+    check_page_count(shown_name(name), pages, options)
     for index in range(pages):
         try:
             width, height = document.get_page_size(index)  # by index: the page is not loaded
