@@ -368,6 +368,11 @@ class LoadedIndex:
         }
 
     @cached_property
+    def sources(self) -> dict[tuple[str, str], dict[str, Any]]:
+        """(document, variant) -> how it was read (`Extraction.source`), once per index, not per answer."""
+        return {key: extraction.source() for key, extraction in self.extractions.items()}
+
+    @cached_property
     def files(self) -> dict[tuple[str, str], str]:
         """(document, variant) -> the file name the variant was read from."""
         return {(d.document, v): name for d in self.documents for v, name in d.files.items()}

@@ -17,6 +17,7 @@ text (`to_dict` / `from_dict`) and read back by the build.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -90,7 +91,7 @@ class Extraction:
     method: str  # "plain", "text-layer", "ocr", "text-layer+ocr" (some pages each), "docx", "html", "ofd"
     witness: str = ""  # "" for a file's main reading; "ocr" for the OCR reading of a PDF read twice
     pages: list[Page] = field(default_factory=list)
-    lines: list[Line] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)  # in text order (by `start`), never overlapping
     blocks: list[Block] = field(default_factory=list)
     furniture: list[Furniture] = field(default_factory=list)
     encoding: str = "utf-8"  # what a plain-text file's bytes were; the stored text is UTF-8
@@ -123,36 +124,47 @@ class Extraction:
         return confidence is not None and confidence < self.low_confidence_below
 
     def locate(self, start: int, end: int) -> list[PageSpan]:
-        """The pages a character range of the text lies on, in page order, with its lines' rectangles."""
-        spans: dict[int, PageSpan] = {}
-        labels = {p.number: p.label for p in self.pages}
-        for line in self.lines:
-            if line.end <= start or line.start >= end or line.end == line.start:
+        """The pages a character range of the text lies on, in page order, with its lines' rectangles.
+
+        Lines are in text order and never overlap, so the first line that ends after `start` is found by
+        bisection and the walk stops at the first that begins at or after `end`."""
+        rects: dict[int, list[Rect]] = {}
+        lowest: dict[int, float] = {}
+        for line in self.lines[bisect_right(self.lines, start, key=lambda line: line.end) :]:
+            if line.start >= end:
+                break
+            if line.end == line.start:
                 continue
-            span = spans.setdefault(line.page, PageSpan(line.page, labels.get(line.page), [], None))
-            span.rects.append(line.rect)
+            rects.setdefault(line.page, []).append(line.rect)
             if line.confidence is not None:
-                lowest = line.confidence if span.confidence is None else min(span.confidence, line.confidence)
-                spans[line.page] = PageSpan(span.page, span.label, span.rects, lowest)
-        return [spans[number] for number in sorted(spans)]
+                lowest[line.page] = min(lowest.get(line.page, line.confidence), line.confidence)
+        labels = {p.number: p.label for p in self.pages}
+        return [PageSpan(page, labels.get(page), rects[page], lowest.get(page)) for page in sorted(rects)]
+
+    def source(self) -> dict[str, Any]:
+        """How the reading was made, as each of its passages reports it (the API's `source`)."""
+        confidence = self.confidence
+        return {
+            "format": self.format,
+            "method": self.method,
+            "ocr": self.ocr,
+            "confidence": None if confidence is None else round(confidence, 4),
+            "low_confidence": self.low_confidence,
+        }
 
     def where(self, start: int, end: int) -> list[str]:
         """The blocks (paragraphs, DOM paths) a character range of a flowing file's text lies in."""
         return [b.where for b in self.blocks if b.end > start and b.start < end]
 
     def summary(self) -> dict[str, Any]:
-        """What a job's result and a document listing say about the reading (no per-line detail)."""
-        confidence = self.confidence
+        """What a job's result says about the reading: its `source` and its pages (no per-line detail)."""
         return {
-            "format": self.format,
-            "method": self.method,
+            **self.source(),
             "witness": self.witness,
             "pages": len(self.pages),
             "ocr_pages": sum(p.method == "ocr" for p in self.pages),
             "empty_pages": [p.number for p in self.pages if p.empty],
             "dropped_furniture": len(self.furniture),
-            "confidence": None if confidence is None else round(confidence, 4),
-            "low_confidence": self.low_confidence,
             "warnings": list(self.warnings),
         }
 
@@ -172,7 +184,10 @@ class Extraction:
             method=data["method"],
             witness=data.get("witness", ""),
             pages=[Page(**p) for p in data.get("pages", [])],
-            lines=[Line(**{**line, "rect": tuple(line["rect"])}) for line in data.get("lines", [])],
+            lines=sorted(
+                (Line(**{**line, "rect": tuple(line["rect"])}) for line in data.get("lines", [])),
+                key=lambda line: line.start,
+            ),
             blocks=[Block(**b) for b in data.get("blocks", [])],
             furniture=[Furniture(**{**f, "rect": tuple(f["rect"])}) for f in data.get("furniture", [])],
             encoding=data.get("encoding", "utf-8"),

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Depends, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from index.corpus.model import ClauseGroup, Reading
-from index.extract.model import Extraction
 from index.published import LoadedIndex
 from index.query import Hit
 from index.query.answer import CountAnswer
@@ -18,26 +17,13 @@ router = APIRouter(prefix="/v1", tags=["query"], dependencies=[Depends(require_a
 UNKNOWN_NAMED = 5  # an error names this many unknown ids, then counts the rest
 
 
-def _source(extraction: Extraction | None) -> dict | None:
-    if extraction is None:
-        return None
-    confidence = extraction.confidence
-    return {
-        "format": extraction.format,
-        "method": extraction.method,
-        "ocr": extraction.ocr,
-        "confidence": None if confidence is None else round(confidence, 4),
-        "low_confidence": extraction.low_confidence,
-    }
-
-
 def _reading(reading: Reading, document: str, index: LoadedIndex) -> dict:
     """A reading with its file, and for one extracted from a paged or structured file, where it lies there."""
     extraction = index.extractions.get((document, reading.variant))
     located = {}
     if extraction is not None:
         located = {
-            "source": _source(extraction),
+            "source": index.sources[(document, reading.variant)],
             "pages": [vars(span) for span in extraction.locate(reading.char_start, reading.char_end)],
             "blocks": extraction.where(reading.char_start, reading.char_end),
         }
@@ -51,11 +37,13 @@ def _reading(reading: Reading, document: str, index: LoadedIndex) -> dict:
 
 def _support(group: ClauseGroup, index: LoadedIndex) -> dict:
     """The group's support, naming the supporting variants that are OCR readings (weaker witnesses)."""
-    read = {v: index.extractions.get((group.document, v)) for v in group.support.variants}
+    read = {v: index.sources.get((group.document, v)) for v in group.support.variants}
     return {
         **vars(group.support),
-        "ocr": [v for v, e in read.items() if e is not None and e.ocr],
-        "low_confidence": [v for v, e in read.items() if e is not None and e.low_confidence],
+        "ocr": [v for v, source in read.items() if source is not None and source["ocr"]],
+        "low_confidence": [
+            v for v, source in read.items() if source is not None and source["low_confidence"]
+        ],
     }
 
 
