@@ -56,6 +56,7 @@ def extract(
     """Every reading of a file (one; two for a PDF read by its text layer and by OCR)."""
     readings = extractor(format_of(name, data)).extract(name, data, options, progress)
     for reading in readings:
+        reading.original_name = name
         if not reading.text.strip():
             raise FileRefused(name, "holds no text that could be read; check the file, or send its text")
     return readings

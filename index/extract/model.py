@@ -90,6 +90,7 @@ class Extraction:
     format: str  # "text", "pdf", "image", "docx", "html" or "ofd"
     method: str  # "plain", "text-layer", "ocr", "text-layer+ocr" (some pages each), "docx", "html", "ofd"
     witness: str = ""  # "" for a file's main reading; "ocr" for the OCR reading of a PDF read twice
+    original_name: str = ""  # the file's name as it arrived ("notice.pdf"); the text is stored as .txt
     pages: list[Page] = field(default_factory=list)
     lines: list[Line] = field(default_factory=list)  # in text order (by `start`), never overlapping
     blocks: list[Block] = field(default_factory=list)
@@ -145,6 +146,7 @@ class Extraction:
         """How the reading was made, as each of its passages reports it (the API's `source`)."""
         confidence = self.confidence
         return {
+            "original_name": self.original_name,
             "format": self.format,
             "method": self.method,
             "ocr": self.ocr,
@@ -183,6 +185,7 @@ class Extraction:
             format=data["format"],
             method=data["method"],
             witness=data.get("witness", ""),
+            original_name=data.get("original_name", ""),
             pages=[Page(**p) for p in data.get("pages", [])],
             lines=sorted(
                 (Line(**{**line, "rect": tuple(line["rect"])}) for line in data.get("lines", [])),

@@ -170,6 +170,11 @@
     return Array.isArray(reading.pages) ? reading.pages.filter((span) => span && span.page) : [];
   }
 
+  /** The file a reading came from as it arrived (notice.pdf), else the stored text file's name. */
+  function fileName(reading) {
+    return (reading.source && reading.source.original_name) || reading.file || reading.variant;
+  }
+
   /** The file name a Content-Disposition header gives (filename*=UTF-8''…, or filename="…"); "" without one. */
   function fileNameOf(disposition) {
     const encoded = /filename\*\s*=\s*[^']*'[^']*'([^;]+)/i.exec(disposition || "");
@@ -591,7 +596,7 @@
       return h(
         "section",
         { class: "reading", "data-variant": reading.variant },
-        h("header", {}, h("strong", { class: "variant" }, shortVariant(reading.variant)), " ", h("span", { class: "file" }, reading.file || reading.variant), " · ", where, " ", ocrTag, " ", copies),
+        h("header", {}, h("strong", { class: "variant" }, shortVariant(reading.variant)), " ", h("span", { class: "file" }, fileName(reading)), " · ", where, " ", ocrTag, " ", copies),
         h("p", { class: "reading-text", lang: "zh-CN" }, marked(reading.text, spans)),
         h("div", { class: "actions" }, openButton, copyButton),
         box,
@@ -808,7 +813,7 @@
         where = `${pages}${printed}, ${lines}`;
       }
       const ocr = reading.source && reading.source.ocr ? `, OCR${reading.source.confidence !== null && reading.source.confidence !== undefined ? ` ${percent(reading.source.confidence)}` : ""}` : "";
-      return `${title}[${group.document.id}], variant ${reading.variant} (${reading.file || reading.variant}), ${where}${ocr}: “${reading.raw_text.trim()}”`;
+      return `${title}[${group.document.id}], variant ${reading.variant} (${fileName(reading)}), ${where}${ocr}: “${reading.raw_text.trim()}”`;
     }
 
     async copyCitation(group, reading) {

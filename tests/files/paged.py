@@ -138,16 +138,44 @@ def image_pdf(
     header: str | None = None,
     footer_page_numbers: bool = False,
     dpi: int = 100,
+    *,
+    size: tuple[int, int] = (620, 880),
+    font_size: int = 26,
 ) -> bytes:
-    """A scanned PDF: each page an image (Pillow's PDF writer), no text layer; pages are
-    620 x 880 pixels at `dpi`, so render at scale dpi/72 to get the scan's pixels back."""
+    """A scanned PDF: each page an image (Pillow's PDF writer), no text layer; pages are `size`
+    pixels at `dpi`, so render at scale dpi/72 to get the scan's pixels back."""
     images = [
-        page_image(lines, header=header, page_number=n if footer_page_numbers else None).convert("RGB")
+        page_image(
+            lines,
+            header=header,
+            page_number=n if footer_page_numbers else None,
+            size=size,
+            font_size=font_size,
+        ).convert("RGB")
         for n, lines in enumerate(pages, start=1)
     ]
     out = io.BytesIO()
     images[0].save(out, "PDF", save_all=True, append_images=images[1:], resolution=dpi)
     return out.getvalue()
+
+
+A4_SCAN = (1240, 1754)  # A4 at 150 dpi
+A4_FONT = 28
+A4_CHARS_PER_LINE = 36
+A4_LINES_PER_PAGE = 24
+
+
+def scanned_text(text: str) -> bytes:
+    """A whole text printed on A4 and scanned at 150 dpi, as an image-only PDF: each paragraph
+    wrapped at A4_CHARS_PER_LINE characters, A4_LINES_PER_PAGE lines a page, page numbers below."""
+    lines = [
+        paragraph[i : i + A4_CHARS_PER_LINE]
+        for paragraph in (p.strip() for p in text.splitlines())
+        if paragraph
+        for i in range(0, len(paragraph), A4_CHARS_PER_LINE)
+    ]
+    pages = [lines[i : i + A4_LINES_PER_PAGE] for i in range(0, len(lines), A4_LINES_PER_PAGE)]
+    return image_pdf(pages, footer_page_numbers=True, dpi=150, size=A4_SCAN, font_size=A4_FONT)
 
 
 def photo(
