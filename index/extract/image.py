@@ -21,6 +21,7 @@ or more: on a single photo, a lone number at the bottom is as likely part of the
 from __future__ import annotations
 
 import io
+import re
 import warnings
 from typing import Any
 
@@ -34,6 +35,7 @@ from index.extract.model import Extraction, Page
 
 # A JPEG's end-of-image marker must lie within this many bytes of the end (cameras append a little).
 JPEG_TAIL = 64 * 1024
+_RESCAN = "scan it at a lower resolution (300 dpi is plenty) and send it again"
 _FORMATS = {"PNG", "JPEG", "MPO", "TIFF"}  # MPO: a camera JPEG carrying a second, preview image
 
 # Pillow warns of images between its limit and twice it; they are refused here with a message, so
@@ -52,7 +54,7 @@ def _open(name: str, data: bytes, options: ExtractOptions) -> Any:
     try:
         image = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as error:
-        raise FileRefused(shown, f"{_too_many_pixels(options)} ({error})", kind="too_large") from None
+        raise FileRefused(shown, _bomb(options, error), kind="too_large") from None
     except UnidentifiedImageError:
         raise FileRefused(
             shown, "could not be read as an image; it may be damaged or cut short: send it again"
@@ -73,14 +75,22 @@ def _why(error: Exception) -> str:
     return str(error) or type(error).__name__
 
 
+def _bomb(options: ExtractOptions, error: Exception) -> str:
+    """Pillow's refusal of a header declaring too many pixels, said with the count it declared."""
+    declared = re.search(r"\((\d+) pixels\)", str(error))
+    where = (
+        f"it declares {int(declared.group(1)) / 1e6:,.0f} megapixels"
+        if declared
+        else "it declares more pixels"
+    )
+    return f"{where}, more than the {options.max_pixels / 1e6:.0f} megapixels this service reads; {_RESCAN}"
+
+
 def _too_many_pixels(
     options: ExtractOptions, size: tuple[int, int] | None = None, frame: int | None = None
 ) -> str:
     where = f"frame {frame} is {size[0]} x {size[1]} pixels" if size and frame else "it declares more pixels"
-    return (
-        f"{where}, more than the {options.max_pixels / 1e6:.0f} megapixels this service reads; "
-        "scan it at a lower resolution (300 dpi is plenty) and send it again"
-    )
+    return f"{where}, more than the {options.max_pixels / 1e6:.0f} megapixels this service reads; {_RESCAN}"
 
 
 def _frames(name: str, image: Any, options: ExtractOptions) -> int:
@@ -90,7 +100,7 @@ def _frames(name: str, image: Any, options: ExtractOptions) -> int:
         # A camera's MPO is a JPEG followed by a preview or depth image: one page, not two.
         frames = 1 if image.format == "MPO" else int(getattr(image, "n_frames", 1))
     except Image.DecompressionBombError as error:
-        raise FileRefused(shown, f"{_too_many_pixels(options)} ({error})", kind="too_large") from None
+        raise FileRefused(shown, _bomb(options, error), kind="too_large") from None
     except Exception as error:
         raise FileRefused(
             shown, f"has a damaged page directory ({_why(error)}); it may be cut short: send it again"
@@ -100,7 +110,7 @@ def _frames(name: str, image: Any, options: ExtractOptions) -> int:
         try:
             image.seek(index)  # reads the frame's header, not its pixels
         except Image.DecompressionBombError as error:
-            raise FileRefused(shown, f"{_too_many_pixels(options)} ({error})", kind="too_large") from None
+            raise FileRefused(shown, _bomb(options, error), kind="too_large") from None
         except Exception as error:
             raise FileRefused(
                 shown,

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
+from tests.files import flowing, paged
 from tests.helpers import LAWS, MODELS, SEEDS
 from tests.servers import LOCAL, multipart_body
 
@@ -105,6 +106,32 @@ BAD_UPLOADS = [
     pytest.param([("old.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")], None, 415, "save it as .docx", id="doc"),
     pytest.param([("photo.png", b"%PDF-1.7\n")], None, 415, "its contents are a PDF", id="type-mismatch"),
     pytest.param([("notes.xyz", b"text")], None, 415, "not a format this service reads", id="unknown-type"),
+    pytest.param(
+        [("locked.pdf", paged.encrypted_pdf())], None, 400, "remove the password", id="encrypted-pdf"
+    ),
+    pytest.param(
+        [("cut.pdf", paged.truncated_pdf())], None, 400, "send the whole file again", id="truncated-pdf"
+    ),
+    pytest.param([("none.pdf", paged.zero_page_pdf())], None, 400, "a PDF with no pages", id="zero-page-pdf"),
+    pytest.param(
+        [("junk.pdf", paged.corrupt_pdf())], None, 400, "could not be opened as a PDF", id="junk-pdf"
+    ),
+    pytest.param(
+        [("bomb.png", paged.bomb_png())], None, 413, "900 megapixels, more than the 100", id="bomb-png"
+    ),
+    pytest.param(
+        [("cut.jpg", paged.truncated_jpeg())], None, 400, "cut short or damaged", id="truncated-jpeg"
+    ),
+    pytest.param(
+        [("locked.docx", flowing.encrypted_docx())], None, 400, "remove the password", id="encrypted-docx"
+    ),
+    pytest.param(
+        [("memo.docx", flowing.zip_of({"mimetype": "application/epub+zip", "a.txt": "x"}))],
+        None,
+        415,
+        "ZIP archive of something else",
+        id="docx-really-a-zip",
+    ),
     pytest.param([("ok.txt", "正文。".encode())], "../other", 400, "document id", id="bad-document-id"),
     pytest.param(
         [("ok.txt", "正文。".encode()), ("empty.txt", b"")], None, 400, "is empty", id="one-bad-of-two"
@@ -123,6 +150,20 @@ def test_a_bad_upload_is_refused_and_changes_nothing(corpus_app, files, document
     assert fragment in response.json()["detail"]
     assert snapshot(settings) == before
     assert len(client.get("/v1/jobs").json()["jobs"]) == jobs_before
+    assert not any((settings.resolved_corpus_dir / ".incoming").glob("*/*"))
+
+
+def test_a_scan_that_ocr_reads_as_nothing_fails_its_job_saying_so_and_changes_nothing(corpus_app) -> None:
+    client, settings = corpus_app
+    before = snapshot(settings)
+    body, content_type = multipart_body([("blank-scan.pdf", paged.blank_pdf(pages=2))])
+    response = client.post("/v1/documents", content=body, headers={"Content-Type": content_type})
+    assert response.status_code == 202, response.text  # what OCR will read is not known until it runs
+    job = _wait(client, response.json()["id"])
+    assert job["status"] == "failed" and job["stage"] == "extract", job
+    assert job["error"].startswith("blank-scan.pdf: no text could be read on any of its 2 pages")
+    assert "check it is legible" in job["error"]
+    assert snapshot(settings) == before
     assert not any((settings.resolved_corpus_dir / ".incoming").glob("*/*"))
 
 
