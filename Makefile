@@ -24,10 +24,11 @@ serve: install
 build: install
 	$(BIN)/concord build
 
-bench: install
+bench: install test-deps
 	$(BIN)/python -m scripts.benchmark
 	$(BIN)/python -m scripts.bench_arrivals --documents 100
 	$(BIN)/python -m scripts.bench_scale
+	$(BIN)/python -m scripts.bench_extract
 
 test: install test-deps
 	$(BIN)/python -m pytest
