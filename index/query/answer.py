@@ -10,10 +10,15 @@ from index.corpus.model import ClauseGroup
 _COUNT_QUESTION = re.compile(
     r"多少|几[所个项家名条类批次种座]?|how\s+many|how\s+much|number\s+of", re.IGNORECASE
 )
+_NUMERALS = "〇零一二两三四五六七八九十百千万"
+# A number and its measure ("5 所", "十四个", "12%"), or a share written out ("百分之十五"); never
+# starting inside a longer number (二〇二六年 is not 二六年) or an ordinal (第十二条 counts nothing).
 _QUANTITY = re.compile(
-    r"(?<![\d.])(\d+(?:\.\d+)?|[一二两三四五六七八九十百千万]+)\s*"
-    r"(所|个|项|家|名|人|条|类|次|种|座|支|份|万元|亿元|元|年|%)"
+    rf"(?<![\d.第{_NUMERALS}])(?:百分之[{_NUMERALS}点]+|(\d+(?:\.\d+)?|[{_NUMERALS}]+)\s*"
+    r"(所|个|项|家|名|人|条|类|次|种|座|支|份|万元|亿元|元|年|%))"
 )
+# A calendar year (2026年, 二〇二六年) is a date, not a count of years.
+_YEAR = re.compile(r"(?:1[89]|20)\d\d|[〇零一二三四五六七八九]{4}")
 _PIECE_BREAK = re.compile(r"[。;!?,、]")
 _FOLLOW_WINDOW = 12
 
@@ -89,7 +94,12 @@ class CountAnswer:
 
 
 def quantities(text: str) -> list[Quantity]:
-    return [Quantity(m.group(0).replace(" ", ""), m.start(), m.end()) for m in _QUANTITY.finditer(text)]
+    """The quantities a text states, in order: numbers with their measure, and written-out shares."""
+    return [
+        Quantity(m.group(0).replace(" ", ""), m.start(), m.end())
+        for m in _QUANTITY.finditer(text)
+        if not (m.group(2) == "年" and _YEAR.fullmatch(m.group(1)))
+    ]
 
 
 def asked_measure(question: str) -> str | None:
