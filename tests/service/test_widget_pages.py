@@ -264,6 +264,7 @@ def test_open_in_file_shows_the_page_with_the_answer_lines_highlighted(
 
     # The readings list says where the reading is, and that a text layer (not OCR) was read.
     expect(reading.locator("header .pages")).to_have_text("p. 2")
+    expect(reading.locator("header .file")).to_have_text("notice.pdf")  # the file as it arrived
     expect(reading.locator(".badge.ocr")).to_have_count(0)
     expect(reading.locator("button.open")).to_have_text("Hide the page")
     expect(reading.locator("button.open")).to_have_attribute("aria-expanded", "true")
@@ -331,7 +332,7 @@ def test_open_in_file_shows_the_page_with_the_answer_lines_highlighted(
     reading.locator("button.copy").click()
     expect(page.locator("concord-chat .status p")).to_be_visible()  # copied (or not): lastCitation is set
     citation = page.evaluate("document.querySelector('concord-chat').lastCitation")
-    assert "p. 2, line" in citation and "notice" in citation, citation
+    assert "p. 2, line" in citation and "(notice.pdf)" in citation, citation
 
     # Hiding revokes the page's object URLs.
     src = image.get_attribute("src")
