@@ -133,7 +133,8 @@ class PageSpanOut(BaseModel):
 
 class SourceOut(BaseModel):
     original_name: str = Field(
-        "", description="The file as it arrived (notice.pdf); `file` is its extracted text, which offsets index."
+        "",
+        description="The file as it arrived (notice.pdf); `file` is its extracted text, which offsets index.",
     )
     format: str = Field(description="What the variant was extracted from: text, pdf, image, docx, html, ofd.")
     method: str = Field(description="plain, text-layer, ocr, text-layer+ocr, docx, html or ofd.")

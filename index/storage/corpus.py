@@ -560,10 +560,15 @@ class Corpus:
             return None
         path = self.files.variant_path(document_id, companions(record.file_name)[1])
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            layout = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(layout, dict):
+                raise ValueError(f"a layout is a JSON object, not {type(layout).__name__}")
         except (OSError, ValueError) as exc:
             log.error("layout of %s/%s cannot be read from %s: %s", document_id, record.id, path, exc)
             return None
+        if not layout.get("original_name"):  # a layout stored before the name was kept in it
+            layout["original_name"] = record.original_name
+        return layout
 
     def original(self, document_id: str, variant_id: str) -> tuple[VariantRecord, Path]:
         """A stored variant's file as it arrived: its kept original, or the text file when that is it."""

@@ -144,7 +144,8 @@ def test_an_extracted_file_keeps_its_original_and_layout_through_trash_restore_a
     corpus.move_variant("notice", "scan-2", "elsewhere", OPERATOR)
     record, path = corpus.original("elsewhere", "scan-2")
     assert path.read_bytes() == original and path.parent.name == "elsewhere"
-    assert corpus._layout("elsewhere", record) is not None
+    layout = corpus._layout("elsewhere", record)
+    assert layout is not None and layout["original_name"] == "scan.pdf"  # from the database's record
 
 
 def test_a_converted_text_file_keeps_its_original_bytes(corpus: Corpus) -> None:
