@@ -72,13 +72,18 @@ def post_json(url: str, payload: dict) -> tuple[int, dict]:
     return request(url, json.dumps(payload).encode(), {"Content-Type": "application/json"})
 
 
-def multipart_body(files: list[tuple[str, bytes]], document: str | None = None) -> tuple[bytes, str]:
-    """A multipart/form-data body with `files` parts (names sent raw, as a hostile client could) and its type."""
+def multipart_body(
+    files: list[tuple[str, bytes]], document: str | None = None, **fields: str
+) -> tuple[bytes, str]:
+    """A multipart/form-data body with `files` parts (names sent raw, as a hostile client could), a
+    `document` field and any other `fields` (ocr="both"), and its content type."""
     boundary = uuid.uuid4().hex
     chunks: list[bytes] = []
     if document is not None:
+        fields = {"document": document} | fields
+    for name, value in fields.items():
         chunks.append(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="document"\r\n\r\n{document}\r\n'.encode()
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
         )
     for name, data in files:
         head = f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
@@ -87,9 +92,11 @@ def multipart_body(files: list[tuple[str, bytes]], document: str | None = None) 
     return b"".join(chunks), f"multipart/form-data; boundary={boundary}"
 
 
-def upload(url: str, files: list[tuple[str, bytes]], document: str | None = None) -> tuple[int, dict]:
-    """POST multipart/form-data with `files` parts (and a `document` field), as curl -F would."""
-    body, content_type = multipart_body(files, document)
+def upload(
+    url: str, files: list[tuple[str, bytes]], document: str | None = None, **fields: str
+) -> tuple[int, dict]:
+    """POST multipart/form-data with `files` parts (and a `document` field, and other fields), as curl -F would."""
+    body, content_type = multipart_body(files, document, **fields)
     return request(url, body, {"Content-Type": content_type})
 
 

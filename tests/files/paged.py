@@ -80,6 +80,25 @@ def text_pdf(
     return bytes(pdf.output())
 
 
+def searchable_scan(lines: Sequence[str], layer: Sequence[str]) -> bytes:
+    """A "searchable" scan, as office scanners make them: each A5 page an image of `lines`, under an
+    invisible text layer of `layer` (another engine's OCR, slips and all) set where the lines are drawn."""
+    from fpdf.enums import TextMode
+
+    pdf = _pdf()
+    font_size = 26
+    size = (620, 880)
+    pdf.add_page()
+    pdf.image(page_image(lines, size=size, font_size=font_size), x=0, y=0, w=PAGE_MM[0], h=PAGE_MM[1])
+    pdf.text_mode = TextMode.INVISIBLE
+    pdf.set_font("wqy", size=font_size * PAGE_MM[1] / size[1] / 0.3528)  # the drawn size, in points
+    for i, line in enumerate(layer):
+        top = (0.15 + i * font_size * 1.9 / size[1]) * PAGE_MM[1]
+        pdf.set_xy(PAGE_MM[0] * 0.08, top)
+        pdf.cell(0, font_size * PAGE_MM[1] / size[1], line)
+    return bytes(pdf.output())
+
+
 def broken_text_pdf(lines: Sequence[str], into: str = "private-use") -> bytes:
     """A one-page PDF whose text draws right but whose ToUnicode map sends every Chinese glyph to a
     private-use code point (`into="private-use"`) or to Latin-1 letters (`into="mojibake"`), as PDFs

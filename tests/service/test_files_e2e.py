@@ -302,6 +302,49 @@ def test_each_kind_of_file_arrives_and_answers_with_its_page_and_place(
     assert bikes["support"]["count"] == bikes["support"]["total"] == len(arrived)
 
 
+RENT = [
+    "关于规范公共租赁住房管理的通知",
+    "各区住房保障部门：",
+    "申请家庭人均月收入应低于三千元。",
+    "租金按市场租金的百分之六十收取。",
+    "租赁合同期限最长不超过五年。",
+]
+
+
+def test_a_searchable_scan_read_twice_gives_two_witnesses_that_agree_and_disagree(
+    files_server: FilesServer,
+) -> None:
+    """A scan under another engine's OCR layer, with one slip in the layer, uploaded with ocr=both:
+    the text layer and this service's OCR become two variants of one document; the clauses they both
+    read alike are 2/2, and the slipped one shows where they differ."""
+    layer = [line.replace("百分之六十", "百分之八十") for line in RENT]
+    status, job = upload(
+        files_server.base + "/v1/documents", [("rent.pdf", paged.searchable_scan(RENT, layer))], ocr="both"
+    )
+    assert status == 202, job
+    done = wait_for_job(files_server.base, job["id"])
+    stored = {item["variant"]: item for item in done["result"]["files"]}
+    assert set(stored) == {"rent", "rent-ocr"}, done
+    assert stored["rent"]["document"] == stored["rent-ocr"]["document"]
+    assert (
+        stored["rent"]["extraction"]["method"] == "text-layer"
+        and stored["rent-ocr"]["extraction"]["method"] == "ocr"
+    )
+    _wait_until_searchable(files_server)
+
+    agreed = files_server.ask("公共租赁住房的租赁合同期限最长不超过几年？")["results"][0]
+    assert "五年" in agreed["text"] and agreed["divergences"] == []
+    assert agreed["support"]["count"] == agreed["support"]["total"] == 2
+    assert agreed["support"]["ocr"] == ["rent-ocr"]
+    tops = {r["variant"]: r["pages"][0]["rects"][0][1] for r in agreed["readings"]}
+    assert abs(tops["rent"] - tops["rent-ocr"]) < 0.02  # both witnesses place the line alike
+
+    disputed = files_server.ask("公共租赁住房租金按市场租金的百分之多少收取？")["results"][0]
+    assert {r["variant"] for r in disputed["readings"]} == {"rent", "rent-ocr"}
+    (divergence,) = [d for d in disputed["divergences"] if d["substantive"]]
+    assert {divergence["canonical_text"], divergence["reading_text"]} == {"六", "八"}, divergence
+
+
 def test_a_scan_of_a_seed_transcription_joins_the_seed_notice_as_its_sixth_variant(
     files_server: FilesServer,
 ) -> None:
