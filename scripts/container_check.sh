@@ -18,6 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 IMAGE="${IMAGE:-localhost/concord:check}"
 PORT="${PORT:-18080}"
 KEY="check-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+ADMIN_KEY="admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 WORK="$(mktemp -d /tmp/concord-container.XXXXXX)"
 CONTAINER=""
 ROOTFS=""
@@ -82,7 +83,7 @@ read -r -a command_line < <(podman image inspect --format '{{range .Config.Cmd}}
 
 say "starting '${command_line[*]}' as $user in a chroot of the image, port $PORT"
 chroot --userspec="$uid:$gid" "$ROOTFS" /usr/bin/env -i "${image_env[@]}" HOME=/data \
-    CONCORD_PORT="$PORT" CONCORD_API_KEYS="$KEY" CONCORD_LOG_FORMAT=text \
+    CONCORD_PORT="$PORT" CONCORD_API_KEYS="$KEY" CONCORD_ADMIN_API_KEYS="$ADMIN_KEY" CONCORD_LOG_FORMAT=text \
     "${command_line[@]}" > "$WORK/server.log" 2>&1 &
 SERVER=$!
 
@@ -125,4 +126,42 @@ unauthorised="$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: applica
     -d '{"question": "x"}' "http://127.0.0.1:$PORT/v1/query")"
 echo "POST /v1/query without a key → $unauthorised"
 [[ "$unauthorised" == 401 ]]
+
+# A scan read by OCR inside the image (rapidocr's models from its wheel, no network): seed 003 printed
+# and scanned as an image-only PDF, built here with the tests' fixture builder and the project's venv.
+say "uploading a scanned seed transcription, read by OCR in the image"
+(cd "$ROOT" && "$ROOT/.venv/bin/python" -c '
+import sys
+from tests.files.paged import scanned_text
+sys.stdout.buffer.write(scanned_text(open("seeds/003_2898a6ebbb562591.txt", encoding="utf-8").read()))
+') > "$WORK/003-scan.pdf"
+job="$(curl -sf -H "Authorization: Bearer $ADMIN_KEY" -F "files=@$WORK/003-scan.pdf;type=application/pdf" \
+    "http://127.0.0.1:$PORT/v1/documents")"
+job_id="$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["id"])' "$job")"
+for _ in $(seq 1 600); do
+    state="$(curl -sf -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v1/jobs/$job_id")"
+    status="$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["status"])' "$state")"
+    [[ "$status" == succeeded || "$status" == failed ]] && break
+    sleep 1
+done
+python3 - "$state" <<'EOF'
+import json, sys
+job = json.loads(sys.argv[1])
+assert job["status"] == "succeeded", job
+stored = job["result"]["files"][0]
+print("POST /v1/documents (scan) →", stored["document"], stored["variant"], stored["assignment"]["decision"],
+      "| read by", stored["extraction"]["method"], "over", stored["extraction"]["pages"], "pages,",
+      "confidence", stored["extraction"]["confidence"])
+assert stored["document"] == "seeds" and stored["extraction"]["method"] == "ocr", stored
+EOF
+sleep 5  # the server loads the new index within its reload interval
+answer="$(curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+    -d '{"question": "楚怡优秀技工院校要遴选建设多少所？", "top_k": 3}' "http://127.0.0.1:$PORT/v1/query")"
+python3 - "$answer" <<'EOF'
+import json, sys
+top = json.loads(sys.argv[1])["results"][0]
+print("POST /v1/query → top passage:", top["text"][:40], "| support:",
+      f"{top['support']['count']}/{top['support']['total']}", "| OCR witnesses:", top["support"]["ocr"])
+assert top["support"]["count"] == top["support"]["total"] == 6 and len(top["support"]["ocr"]) == 1, top["support"]
+EOF
 echo "container check passed"
