@@ -143,6 +143,10 @@ class SourceOut(BaseModel):
     low_confidence: bool = Field(
         False, description="OCR confidence under the service's threshold: weigh this witness less."
     )
+    page_images: bool = Field(
+        False,
+        description="Whether GET …/pages/{page}.png shows its pages (a PDF or image; an OFD's are located, not drawn).",
+    )
 
 
 class ReadingOut(BaseModel):

@@ -82,6 +82,11 @@ class PageSpan:
     confidence: float | None  # the lowest OCR confidence among those lines; None from a text layer
 
 
+# The formats whose pages the service renders as images (`index.extract.render`). An OFD's pages are
+# located (pages, rects) but not drawn: that would need its fonts.
+RENDERED_FORMATS = ("pdf", "image")
+
+
 @dataclass
 class Extraction:
     """One reading of one file (a text layer, or an OCR pass): its text and where each part came from."""
@@ -152,6 +157,7 @@ class Extraction:
             "ocr": self.ocr,
             "confidence": None if confidence is None else round(confidence, 4),
             "low_confidence": self.low_confidence,
+            "page_images": self.format in RENDERED_FORMATS,
         }
 
     def where(self, start: int, end: int) -> list[str]:

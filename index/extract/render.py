@@ -13,9 +13,9 @@ import uuid
 from pathlib import Path
 
 from index.extract.base import DEFAULT_MAX_PIXELS
+from index.extract.model import RENDERED_FORMATS
 
 DEFAULT_MAX_SIDE = 1600  # pixels of the longer side: sharp on a laptop screen, small enough to send
-PAGED_FORMATS = ("pdf", "image")
 
 
 class NoPage(LookupError):
@@ -24,7 +24,7 @@ class NoPage(LookupError):
 
 def page_png(format: str, data: bytes, page: int, max_side: int = DEFAULT_MAX_SIDE) -> bytes:
     """The 1-based `page` of an original as a PNG whose longer side is at most `max_side` pixels."""
-    if format not in PAGED_FORMATS:
+    if format not in RENDERED_FORMATS:
         raise NoPage(f"a {format} file has no page images")
     image = _pdf_page(data, page, max_side) if format == "pdf" else _image_frame(data, page)
     image.thumbnail((max_side, max_side))

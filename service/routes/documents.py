@@ -13,7 +13,8 @@ from starlette.concurrency import run_in_threadpool
 
 from index.corpus.documents import DOCUMENT_ID_PATTERN
 from index.corpus.variants import DEFAULT_MAX_VARIANT_BYTES
-from index.extract.render import DEFAULT_MAX_SIDE, PAGED_FORMATS, NoPage, cached_page_png
+from index.extract.model import RENDERED_FORMATS
+from index.extract.render import DEFAULT_MAX_SIDE, NoPage, cached_page_png
 from index.extract.sniff import suffix_of
 from index.jobs.runner import JobWorker
 from index.jobs.submit import (
@@ -270,7 +271,7 @@ def variant_page(
 
     The rectangles of a reading's `pages` are fractions of this image, top-left origin."""
     record, data = _original_bytes(corpus, document_id, variant_id)
-    if record.format not in PAGED_FORMATS:
+    if record.format not in RENDERED_FORMATS:
         raise ApiError(
             status.HTTP_404_NOT_FOUND,
             f"variant {variant_id!r} was read from {record.format}, which has no page images; "

@@ -638,7 +638,8 @@
 
     async toggleSource(group, reading, box, button) {
       const t = this.t;
-      const paged = pagesOf(reading).length > 0;
+      // The page view needs page images (a PDF or scan); an OFD reading cites its pages but shows its text.
+      const paged = pagesOf(reading).length > 0 && Boolean(reading.source && reading.source.page_images);
       if (!box.hidden) {
         box.hidden = true;
         box.loading = null; // a load still under way for this box is dropped

@@ -60,6 +60,22 @@ FOREST = (
 FOREST_QUESTION = "护林员每天巡山不少于几次？"
 
 
+WASTE = [
+    "关于推行生活垃圾分类的通知",
+    "各街道办事处：",
+    "居民小区每栋楼设置四类垃圾桶。",
+    "厨余垃圾每日定时收运两次。",
+]
+WASTE_QUESTION = "厨余垃圾每天收运几次？"
+
+
+def waste_ofd() -> bytes:
+    """A one-page OFD notice (the national e-document format): its lines are located, not drawn."""
+    from tests.files.flowing import ofd_file, ofd_lines
+
+    return ofd_file([ofd_lines(WASTE)], title=WASTE[0])
+
+
 def notice_pdf() -> bytes:
     """A two-page A4 notice with a text layer (no scan): lines at the heights of PAGE_1 and PAGE_2."""
     from fpdf import FPDF
@@ -130,6 +146,11 @@ def pages_server(tmp_path_factory: pytest.TempPathFactory, shared_cache: Path) -
         assert status == 202, job
         job = _wait_for_job(server.base, job["id"], keys["query"])
         assert job["status"] == "succeeded", (job, server.output()[-3000:])
+        body, content_type = multipart_body([("waste.ofd", waste_ofd())], document="waste")
+        headers = {"Content-Type": content_type, "Authorization": f"Bearer {keys['admin']}"}
+        status, job = request(server.base + "/v1/documents", body, headers)
+        assert status == 202, job
+        assert _wait_for_job(server.base, job["id"], keys["query"])["status"] == "succeeded"
         yield PagesServer(server, keys["query"], keys["admin"], pdf)
 
 
@@ -404,4 +425,23 @@ def test_a_plain_text_reading_keeps_the_text_view(pages_server: PagesServer, bro
     expect(reading.locator("header .lines")).to_be_visible()
     expect(reading.locator("figure.page")).to_have_count(0)
     expect(reading.locator("button.open")).to_have_text("Hide file text")
+    context.close()
+
+
+def test_an_ofd_reading_cites_its_page_and_shows_its_text(pages_server: PagesServer, browser) -> None:
+    from playwright.sync_api import expect
+
+    body = pages_server.ask(WASTE_QUESTION)
+    group = next(g for g in body["results"] if "两次" in g["text"])
+    reading_out = group["readings"][0]
+    assert reading_out["source"]["format"] == "ofd" and reading_out["source"]["page_images"] is False
+    assert [span["page"] for span in reading_out["pages"]] == [1]
+
+    context, page = _chat_page(browser, pages_server, 1280, "en-US")
+    reading = _open_reading(page, WASTE_QUESTION, "两次", reading_out["variant"])
+    expect(reading.locator("header .pages")).to_have_text("p. 1")
+    expect(reading.locator("header .file")).to_have_text("waste.ofd")
+    expect(reading.locator(".source mark.span")).to_contain_text("两次")  # the text view, not a page image
+    expect(reading.locator("figure.page")).to_have_count(0)
+    expect(reading.locator(".source .error")).to_have_count(0)
     context.close()
