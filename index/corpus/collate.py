@@ -7,6 +7,11 @@ wording (rapidfuzz), greedily from the most similar pair down, with average
 linkage and at most one reading per variant in a group. Each group then gets
 a canonical reading (the medoid), its support and the spans where readings
 diverge from the canonical wording.
+
+Witnesses are not all equal: a variant read by OCR counts in the medoid by its
+recognition confidence, half that when the confidence is low, so where an OCR
+reading and a transcription disagree evenly the transcription's wording is the
+canonical one. Transcriptions, text layers, Word files and web pages count 1.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ ALIGN_WINDOW = 24
 PAIR_BLOCK = 1_000_000
 # Divergent spans closer than this many equal characters are reported as one.
 DIVERGENCE_MERGE_GAP = 1
+# A low-confidence OCR witness counts this much of its confidence in the medoid.
+LOW_CONFIDENCE_FACTOR = 0.5
 
 
 @dataclass
@@ -259,11 +266,36 @@ def _reading(unit: _Unit) -> Reading:
     )
 
 
-def medoid(texts: list[str]) -> int:
-    """Index of the text most similar to all others (the first on ties)."""
-    if len(texts) <= 2:
-        return 0
-    scores = process.cdist(texts, texts, scorer=fuzz.ratio, dtype=np.float32).sum(axis=1)
+def witness_weight(variant: Variant) -> float:
+    """How much a variant counts as a witness: 1 for a transcription or a text layer; for one read by
+    OCR, its lines' confidence weighted by their characters (a text-layer line counting 1), halved
+    when that is under the threshold the variant was read with."""
+    layout = variant.layout or {}
+    lines = layout.get("lines") or []
+    sized = [(max(0, line["end"] - line["start"]), line.get("confidence")) for line in lines]
+    chars = sum(n for n, _ in sized)
+    if not chars or all(confidence is None for _, confidence in sized):
+        return 1.0
+    weight = sum(n * (1.0 if confidence is None else confidence) for n, confidence in sized) / chars
+    ocr_chars = sum(n for n, confidence in sized if confidence is not None)
+    ocr_confidence = sum(n * confidence for n, confidence in sized if confidence is not None) / max(
+        ocr_chars, 1
+    )
+    if ocr_confidence < layout.get("low_confidence_below", 0.0):
+        weight *= LOW_CONFIDENCE_FACTOR
+    return weight
+
+
+def medoid(texts: list[str], weights: list[float] | None = None) -> int:
+    """Index of the text most similar to all others, each other text counting by its weight, and each
+    text's likeness to itself too, so that between readings that agree as much, the more trusted
+    wins (the first on ties). With equal weights this is the plain medoid."""
+    if weights is None or len(set(weights)) <= 1:
+        if len(texts) <= 2:
+            return 0
+        weights = [1.0] * len(texts)
+    similarity = process.cdist(texts, texts, scorer=fuzz.ratio, dtype=np.float32)
+    scores = similarity @ np.asarray(weights, dtype=np.float32)
     return int(np.argmax(scores))
 
 
@@ -307,10 +339,12 @@ def _wording(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c)[0] in "LNM")
 
 
-def _group(group_id: str, units: list[_Unit], variant_order: dict[str, int], total: int) -> ClauseGroup:
+def _group(
+    group_id: str, units: list[_Unit], variant_order: dict[str, int], total: int, weights: dict[str, float]
+) -> ClauseGroup:
     units = sorted(units, key=lambda u: variant_order[u.clause.variant])
     readings = [_reading(u) for u in units]
-    best = medoid([r.text for r in readings])
+    best = medoid([r.text for r in readings], [weights[r.variant] for r in readings])
     canonical = readings[best]
     # Readings that only differ in numbering, spacing or case are not divergences worth showing.
     found = [
@@ -353,8 +387,9 @@ def collate_variants(
     # Groups follow the document: by the mean relative position of their readings.
     clusters.sort(key=lambda c: (sum(position[id(units[i])] for i in c) / len(c), c[0]))
     variant_order = {v.id: i for i, v in enumerate(variants)}
+    weights = {v.id: witness_weight(v) for v in variants}
     groups = [
-        _group(f"g{n:04d}", [units[i] for i in cluster], variant_order, len(variants))
+        _group(f"g{n:04d}", [units[i] for i in cluster], variant_order, len(variants), weights)
         for n, cluster in enumerate(clusters, 1)
     ]
     return Collation(

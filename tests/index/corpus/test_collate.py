@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from index.corpus.collate import collapse_loops, divergences, is_substantive, locations_of
+import pytest
+
+from index.corpus.collate import (
+    collapse_loops,
+    collate_variants,
+    divergences,
+    is_substantive,
+    locations_of,
+    medoid,
+    witness_weight,
+)
 from index.corpus.model import Clause, ClauseGroup, Collation, Location, Reading, Variant
 from index.corpus.normalize import normalize_text
 
@@ -178,3 +188,54 @@ def test_window_pairs_pair_each_clause_with_its_neighbourhood_in_other_variants(
     rows, cols = window_pairs(variant_of, positions, window=1)
     assert all(variant_of[i] != variant_of[j] and i < j for i, j in zip(rows, cols, strict=True))
     assert (0, 6) in set(zip(rows.tolist(), cols.tolist(), strict=True))
+
+
+def _read_by_ocr(variant_id: str, text: str, confidence: float, below: float = 0.85) -> Variant:
+    """A variant as the OCR extractor stores it: one line per text line, each with its confidence."""
+    lines, start = [], 0
+    for part in text.split("\n"):
+        lines.append(
+            {
+                "page": 1,
+                "rect": [0.1, 0.1, 0.9, 0.2],
+                "start": start,
+                "end": start + len(part),
+                "confidence": confidence,
+            }
+        )
+        start += len(part) + 1
+    return Variant(
+        variant_id, f"{variant_id}.txt", text, layout={"lines": lines, "low_confidence_below": below}
+    )
+
+
+def test_an_ocr_witness_counts_by_its_confidence_and_half_when_low() -> None:
+    assert witness_weight(Variant("t", "t.txt", "正文。")) == 1.0
+    assert witness_weight(_read_by_ocr("o", "正文。", 0.96)) == pytest.approx(0.96)
+    assert witness_weight(_read_by_ocr("o", "正文。", 0.7)) == pytest.approx(0.35)
+    # a PDF read partly from its text layer (no confidence) and partly by OCR
+    mixed = _read_by_ocr("m", "一二三四\n五六七八", 0.9)
+    mixed.layout["lines"][0]["confidence"] = None
+    assert witness_weight(mixed) == pytest.approx(0.95)
+
+
+def test_medoid_weights_break_an_even_disagreement_for_the_trusted_witness() -> None:
+    texts = ["租金按市场租金的百分之八十收取。", "租金按市场租金的百分之六十收取。"]
+    assert medoid(texts) == 0  # unweighted: the first
+    assert medoid(texts, [0.9, 1.0]) == 1  # the OCR reading comes first, the transcription wins
+    assert medoid(texts, [1.0, 1.0]) == 0
+    # with three, agreement still decides over trust: two alike outvote one trusted reading
+    three = [texts[1], texts[0], texts[0]]
+    assert medoid(three, [1.0, 0.9, 0.9]) in (1, 2)
+
+
+def test_when_a_scan_and_a_transcription_disagree_the_transcription_is_canonical() -> None:
+    text = "关于规范公共租赁住房管理的通知\n租金按市场租金的百分之六十收取。\n租赁合同期限最长不超过五年。"
+    scan = _read_by_ocr("a-scan", text.replace("六十", "八十"), 0.93)  # first in variant order
+    typed = Variant("b-typed", "b-typed.txt", text)
+    collation = collate_variants([scan, typed])
+    (rent,) = _groups_with(collation, "租金")
+    assert rent.canonical_variant == "b-typed" and "六十" in rent.canonical
+    assert [d.variant for d in rent.divergences] == ["a-scan"]
+    (term,) = _groups_with(collation, "五年")
+    assert term.support.count == 2 and term.divergences == []
