@@ -272,3 +272,40 @@ def test_two_servers_sharing_postgresql_rebuild_one_at_a_time_and_both_serve_the
             assert {"中华人民共和国个人信息保护法", "中华人民共和国消费者权益保护法"} <= titles
             top = _ask(server.base, "经营者提供商品或者服务有欺诈行为的，应当如何赔偿？")["results"][0]
             assert top["document"]["title"] == "中华人民共和国消费者权益保护法"
+
+
+def test_a_server_killed_while_ocr_reads_a_scan_runs_the_job_again_and_stores_the_scan_once(
+    tmp_path: Path, shared_cache: Path, built_index
+) -> None:
+    """The longest stage of an upload is OCR: a process lost in the middle of it must not leave the
+    upload "processing" for ever, nor half-stored."""
+    from tests.files.paged import scanned_text
+
+    var = tmp_path / "var"
+    settings = _settings(var, shared_cache)
+    scan = scanned_text((SEEDS / "003_2898a6ebbb562591.txt").read_text(encoding="utf-8"))
+    with running_server(settings, tmp_path / "first.log") as server:
+        status, job = upload(server.base + "/v1/documents", [("003-scan.pdf", scan)])
+        assert status == 202
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            state = request(f"{server.base}/v1/jobs/{job['id']}")[1]
+            if state["stage"] == "extract" and state["done"] >= 1:
+                break  # a page read, the others not yet
+            assert state["status"] not in ("succeeded", "failed"), state
+            time.sleep(0.1)
+        assert state["total"] > state["done"], state
+        server.kill()
+    stored = var / "corpus" / "seeds"
+    assert len(list(stored.glob("*.txt"))) == 5 and not list(
+        stored.glob("003-scan*")
+    )  # nothing stored mid-read
+
+    with running_server(settings, tmp_path / "second.log") as server:
+        finished = wait_for_job(server.base, job["id"], timeout=600)
+        assert finished["status"] == "succeeded" and finished["attempts"] == 2, finished
+        documents = request(server.base + "/v1/documents")[1]
+        (seeds,) = [d for d in documents if d["id"] == "seeds"]
+        assert [v["id"] for v in seeds["variants"]].count("003-scan") == 1 and len(seeds["variants"]) == 6
+        top = _ask(server.base, "楚怡优秀技工院校要遴选建设多少所？")["results"][0]
+        assert top["support"]["count"] == top["support"]["total"] == 6
