@@ -60,6 +60,9 @@ INK_SIDE = 1000
 INK_DARKER = 40
 BLANK_INK = 0.0001
 WEAK_INK = 0.002
+# A first reading of fewer characters than this (a lone word, or only the page number at the foot)
+# is read again on the page cut down to where its ink is, where the detector finds small words.
+FEW_CHARS = 12
 # Lines read again to tell the page's orientation, longest first.
 ORIENTATION_SAMPLES = 3
 # Up to this many degrees of baseline angle is taken for skew; more is a page turned.
@@ -175,10 +178,11 @@ def read(image: Image.Image) -> OcrPage:
         first = _pass(ocr, rgb, 0)
         passes = 1
         cut = None
-        region = _ink_region(rgb) if first.chars == 0 else None
+        region = _ink_region(rgb) if first.chars < FEW_CHARS else None
         if region is not None:
-            # The detector misses a word or two alone on a large page ("附件" over a blank A4),
-            # and finds them on the page cut down to where the ink is.
+            # The detector misses a word or two alone on a large page ("附件" over a blank A4, even
+            # with the page number read at its foot), and finds them on the page cut down to where
+            # the ink is.
             x0, y0, x1, y1 = region
             cut = _pass(
                 ocr, np.ascontiguousarray(rgb[y0:y1, x0:x1]), 0, offset=(x0, y0), size=(width, height)

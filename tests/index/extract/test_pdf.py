@@ -216,6 +216,14 @@ def test_a_scanned_pdf_is_ocrd_with_its_furniture() -> None:
     assert reading.pages[0].width == pytest.approx(620 * 72 / 100, abs=1)
 
 
+def test_a_scanned_cover_of_one_word_over_its_page_number_is_read() -> None:
+    # An attachment's cover scanned on A4: "附件" and "- 1 -" at the foot. On the whole page the
+    # detector reads only the page number; the word is found on the page cut down to its ink.
+    total, _done, [reading] = _read("cover.pdf", paged.scanned_text("附件"), ExtractOptions())
+    assert total == 1 and reading.text == "附件"
+    assert reading.pages[0].note.endswith("read within the inked area"), reading.pages[0].note
+
+
 def test_a_pdf_with_nothing_to_read_is_refused() -> None:
     with pytest.raises(FileRefused) as refused:
         extraction.extract("blank.pdf", paged.blank_pdf(2), ExtractOptions(render_scale=1.0))
