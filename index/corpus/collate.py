@@ -271,8 +271,13 @@ def witness_weight(variant: Variant) -> float:
     OCR, its lines' confidence weighted by their characters (a text-layer line counting 1), halved
     when that is under the threshold the variant was read with."""
     layout = variant.layout or {}
-    lines = layout.get("lines") or []
-    sized = [(max(0, line["end"] - line["start"]), line.get("confidence")) for line in lines]
+    try:
+        sized = [
+            (max(0, line["end"] - line["start"]), line.get("confidence"))
+            for line in layout.get("lines") or []
+        ]
+    except (KeyError, TypeError, AttributeError):
+        return 1.0  # a damaged layout: the text still counts, as a transcription does
     chars = sum(n for n, _ in sized)
     if not chars or all(confidence is None for _, confidence in sized):
         return 1.0

@@ -217,6 +217,7 @@ def test_an_ocr_witness_counts_by_its_confidence_and_half_when_low() -> None:
     mixed = _read_by_ocr("m", "一二三四\n五六七八", 0.9)
     mixed.layout["lines"][0]["confidence"] = None
     assert witness_weight(mixed) == pytest.approx(0.95)
+    assert witness_weight(Variant("d", "d.txt", "正文。", layout={"lines": [{"page": 1}]})) == 1.0  # damaged
 
 
 def test_medoid_weights_break_an_even_disagreement_for_the_trusted_witness() -> None:
