@@ -6,9 +6,9 @@ install): as UTF-8 text, as a PDF with a text layer, and scanned (every page an 
 no text layer, read by OCR). Then, on this machine's cores:
 
 - the extraction stage alone (`index.extract.extract`), pages per minute, text layer and OCR;
-- upload to searchable: each file submitted as an upload is, run through the real job runner (extract,
-  store, collate, embed, publish) on a corpus holding the seed notice, each in a copy of the same
-  corpus with its own copy of the embedding cache, so each embeds its clauses cold. The text file is
+- upload to searchable: each file is submitted as an upload is and run through the real job runner
+  (extract, store, collate, embed, publish), on its own corpus of the seed notice whose embedding
+  cache holds the seeds' vectors only, so each file's clauses are embedded cold. The text file is
   the baseline; the PDFs are reported as ratios to it, measured in the same run.
 
     .venv/bin/python -m scripts.bench_extract [--pages 20]
@@ -26,7 +26,9 @@ from pathlib import Path
 
 from index.embedding import load_embedder
 from index.extract import ExtractOptions, extract
+from index.jobs.runner import JobRunner
 from index.jobs.submit import Upload, submit_files, submit_reindex
+from index.storage.corpus import Corpus
 from scripts.synthetic_corpus import generate
 from service.runtime import job_runner, open_corpus
 from service.settings import Settings
@@ -71,7 +73,7 @@ def pages_per_minute(name: str, data: bytes, repeats: int) -> tuple[float, int]:
     return statistics.median(speeds), count
 
 
-def seed_corpus(var: Path, cache: Path) -> tuple[object, object]:
+def seed_corpus(var: Path, cache: Path) -> tuple[Corpus, JobRunner]:
     """A corpus of the seed notice, built and published; its job runner."""
     settings = Settings(
         var_dir=var, seeds_dir=ROOT / "seeds", models_dir=ROOT / "var" / "models", cache_dir=cache
