@@ -133,8 +133,13 @@ def decode_text(name: str, data: bytes) -> DecodedText:
     )
 
 
+def is_blank(text: str) -> bool:
+    """Nothing but white space (Python's, which counts U+001C-U+001F and U+0085) and byte-order marks."""
+    return all(ch.isspace() or ch == "\ufeff" for ch in text)
+
+
 def _non_empty(name: str, decoded: DecodedText) -> DecodedText:
-    if not decoded.text.strip():
+    if is_blank(decoded.text):
         raise VariantError(name, "is empty (no text after removing whitespace); nothing to collate")
     return decoded
 

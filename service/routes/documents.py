@@ -47,8 +47,10 @@ def upload_body(max_files: int, max_bytes: int) -> dict:
         "minLength": 1,
         # Characters, at most 4 bytes each in UTF-8: always within the byte limit.
         "maxLength": max(1, max_bytes // 4),
-        # Some text that is not white space, and no NUL (the mark of a binary file).
-        "pattern": r"^[^\u0000]*[^\s\u0000][^\u0000]*$",
+        # Some text that is not blank, and no NUL (the mark of a binary file). Blank as the service
+        # judges it (index.corpus.variants.is_blank): `\s` in either regex dialect (JSON Schema's
+        # counts U+FEFF, Python's U+001C-U+001F and U+0085), so all of them are named.
+        "pattern": r"^[^\u0000]*[^\s\u0000\u001c-\u001f\u0085\ufeff][^\u0000]*$",
     }
     return {
         "required": True,
