@@ -72,6 +72,12 @@ def zip_of(parts: dict[str, bytes | str]) -> bytes:
     return out.getvalue()
 
 
+def parts_of(archive: bytes) -> dict[str, bytes]:
+    """Every part of a ZIP archive by name: what zip_of was given."""
+    with zipfile.ZipFile(io.BytesIO(archive)) as opened:
+        return {name: opened.read(name) for name in opened.namelist()}
+
+
 def corrupt_entry(archive: bytes, name: str) -> bytes:
     """The archive with bytes in the middle of one entry's (compressed) data overwritten, as a damaged
     download or disk leaves it: the entry then fails its CRC or does not inflate."""

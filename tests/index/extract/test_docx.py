@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 
 import docx as python_docx
 import pytest
@@ -16,7 +15,8 @@ import index.extract
 from index.extract import docx
 from index.extract.base import ExtractOptions, FileRefused
 from index.extract.model import Extraction
-from tests.files.flowing import corrupt_entry, docx_file, encrypted_docx, zip_of
+from tests.files.flowing import corrupt_entry, docx_file, encrypted_docx, parts_of, zip_of
+from tests.index.extract.damage import XML_EDITS, damaged, inspected_pages, read_or_refused, spliced
 
 OPTIONS = ExtractOptions()
 PARAGRAPHS = [
@@ -109,7 +109,7 @@ WPS = 'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingSh
 
 def with_body(body: str) -> bytes:
     """A .docx whose document.xml body is the given WordprocessingML (as Word writes it)."""
-    parts = _parts(docx_file(["placeholder"]))
+    parts = parts_of(docx_file(["placeholder"]))
     parts["word/document.xml"] = (
         f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document {W} {MC} {WPS}><w:body>'
         f'{body}<w:sectPr><w:pgSz w:w="11906" w:h="16838"/></w:sectPr></w:body></w:document>'
@@ -143,7 +143,7 @@ def test_tracked_changes_are_read_as_accepted_and_text_boxes_after_their_paragra
 
 
 def test_a_header_that_cannot_be_read_is_only_warned_about() -> None:
-    parts = _parts(docx_file(PARAGRAPHS, header="页眉"))
+    parts = parts_of(docx_file(PARAGRAPHS, header="页眉"))
     body = parts["word/document.xml"].decode()
     parts["word/document.xml"] = re.sub(
         r'(<w:headerReference[^>]*r:id=")[^"]*', r"\g<1>rId999", body
@@ -209,8 +209,8 @@ def test_a_zip_without_a_word_document_is_refused() -> None:
         pytest.param(
             lambda data: zip_of(
                 {
-                    **{name: body for name, body in _parts(data).items() if name != "word/document.xml"},
-                    "word/document.xml": _parts(data)["word/document.xml"][:300],
+                    **{name: body for name, body in parts_of(data).items() if name != "word/document.xml"},
+                    "word/document.xml": parts_of(data)["word/document.xml"][:300],
                 }
             ),
             id="broken xml",
@@ -226,11 +226,6 @@ def test_a_damaged_docx_is_refused_saying_what_to_do(damage) -> None:
     assert refused.value.kind == "invalid"
     assert refused.value.source == "意见.docx"
     assert "save it as .docx again, or send the PDF" in refused.value.message
-
-
-def _parts(data: bytes) -> dict[str, bytes]:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def test_a_password_protected_docx_is_refused_as_such() -> None:
@@ -256,7 +251,7 @@ def test_an_old_binary_doc_is_not_taken_for_an_encrypted_docx() -> None:
 
 def test_a_zip_bomb_is_refused_before_it_is_inflated(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(docx, "MAX_UNPACKED_BYTES", 2_000_000)
-    bomb = zip_of({**_parts(docx_file(PARAGRAPHS)), "word/media/image1.png": b"\x00" * 3_000_000})
+    bomb = zip_of({**parts_of(docx_file(PARAGRAPHS)), "word/media/image1.png": b"\x00" * 3_000_000})
     assert len(bomb) < 100_000
 
     with pytest.raises(FileRefused) as refused:
@@ -273,72 +268,27 @@ def test_a_docx_with_no_text_is_refused_at_inspection() -> None:
     assert "no text" in refused.value.message and "OCR" in refused.value.message
 
 
-def inspected(name: str, data: bytes) -> int | FileRefused:
-    """What inspect() makes of the bytes: their pages, or the refusal (anything else fails the test)."""
-    try:
-        return docx.inspect(name, data, OPTIONS)
-    except FileRefused as refused:
-        return refused
-
-
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.binary(max_size=4096))
 def test_arbitrary_bytes_are_read_or_refused(data: bytes) -> None:
-    outcome = inspected("x.docx", data)
-    if isinstance(outcome, FileRefused):  # refused: naming the file, saying why
-        assert (
-            outcome.source == "x.docx"
-            and outcome.message
-            and outcome.kind in ("invalid", "unsupported_type", "too_large")
-        )
-    else:
-        assert outcome == 1
+    assert inspected_pages(docx, "x.docx", data) in (None, 1)
 
 
 _VALID = docx_file(PARAGRAPHS, table=TABLE, header="页眉")
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    cuts=st.lists(st.tuples(st.integers(0, len(_VALID) - 1), st.integers(0, 255)), min_size=1, max_size=8),
-    keep=st.one_of(st.just(len(_VALID)), st.integers(100, len(_VALID))),
-)
-def test_a_damaged_real_docx_is_read_or_refused(cuts: list[tuple[int, int]], keep: int) -> None:
-    data = bytearray(_VALID[:keep])
-    for at, value in cuts:
-        if at < len(data):
-            data[at] = value
-    try:
-        docx.inspect("x.docx", bytes(data), OPTIONS)
-        docx.extract("x.docx", bytes(data), OPTIONS, lambda _done: None)
-    except FileRefused:
-        pass
+@given(data=damaged(_VALID, min_keep=100))
+def test_a_damaged_real_docx_is_read_or_refused(data: bytes) -> None:
+    read_or_refused(docx, "x.docx", data)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    edits=st.lists(
-        st.tuples(
-            st.integers(0, 10_000),
-            st.integers(0, 40),
-            st.text(alphabet='<>/="&; 0123456789.-gX中\x00', max_size=6),
-        ),
-        min_size=1,
-        max_size=6,
-    )
-)
+@given(edits=XML_EDITS)
 def test_mangled_xml_inside_a_sound_zip_is_read_or_refused(edits: list[tuple[int, int, str]]) -> None:
-    parts = _parts(_VALID)
-    xml = parts["word/document.xml"].decode()
-    for at, cut, inserted in edits:
-        at %= len(xml) + 1
-        xml = xml[:at] + inserted + xml[at + cut :]
-    data = zip_of({**parts, "word/document.xml": xml.encode()})
-    try:
-        docx.inspect("x.docx", data, OPTIONS)
-        docx.extract("x.docx", data, OPTIONS, lambda _done: None)
-    except FileRefused:
-        pass
+    parts = parts_of(_VALID)
+    xml = spliced(parts["word/document.xml"].decode(), edits)
+    read_or_refused(docx, "x.docx", zip_of({**parts, "word/document.xml": xml.encode()}))
 
 
 def test_an_encrypted_docx_is_refused_at_the_format_check_saying_to_remove_the_password() -> None:

@@ -16,6 +16,7 @@ from index.extract import html
 from index.extract.base import ExtractOptions, FileRefused
 from index.extract.model import Extraction
 from tests.files.flowing import BREADCRUMB, FOOTER_LINES, NAV_ITEMS, SIDEBAR_LINKS, html_page
+from tests.index.extract.damage import inspected_pages
 
 OPTIONS = ExtractOptions()
 ARTICLE = [
@@ -222,26 +223,10 @@ def test_decoding_order() -> None:
     assert html.decode(b"\x80\x81 not text \xff" * 3)[2] > 0  # unreadable bytes are counted
 
 
-def inspected(name: str, data: bytes) -> int | FileRefused:
-    """What inspect() makes of the bytes: their pages, or the refusal (anything else fails the test)."""
-    try:
-        return html.inspect(name, data, OPTIONS)
-    except FileRefused as refused:
-        return refused
-
-
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.one_of(st.binary(max_size=2048), st.text(max_size=512).map(str.encode)))
 def test_arbitrary_bytes_are_read_or_refused(data: bytes) -> None:
-    outcome = inspected("x.html", data)
-    if isinstance(outcome, FileRefused):  # refused: naming the file, saying why
-        assert (
-            outcome.source == "x.html"
-            and outcome.message
-            and outcome.kind in ("invalid", "unsupported_type", "too_large")
-        )
-    else:
-        assert outcome == 1
+    assert inspected_pages(html, "x.html", data) in (None, 1)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
