@@ -39,6 +39,7 @@ from index.corpus.model import (
 )
 from index.corpus.segment import Segmenter, strip_marker
 from index.corpus.variants import NoUsableVariants, load_variants
+from index.extract.model import Extraction
 
 # Similarity (0-100, rapidfuzz ratio) at or above which two clauses of one
 # variant are copies of each other, and a clause is compared with the clauses
@@ -69,8 +70,6 @@ ALIGN_WINDOW = 24
 PAIR_BLOCK = 1_000_000
 # Divergent spans closer than this many equal characters are reported as one.
 DIVERGENCE_MERGE_GAP = 1
-# A low-confidence OCR witness counts this much of its confidence in the medoid.
-LOW_CONFIDENCE_FACTOR = 0.5
 
 
 @dataclass
@@ -267,28 +266,13 @@ def _reading(unit: _Unit) -> Reading:
 
 
 def witness_weight(variant: Variant) -> float:
-    """How much a variant counts as a witness: 1 for a transcription or a text layer; for one read by
-    OCR, its lines' confidence weighted by their characters (a text-layer line counting 1), halved
-    when that is under the threshold the variant was read with."""
-    layout = variant.layout or {}
-    try:
-        sized = [
-            (max(0, line["end"] - line["start"]), line.get("confidence"))
-            for line in layout.get("lines") or []
-        ]
-    except (KeyError, TypeError, AttributeError):
-        return 1.0  # a damaged layout: the text still counts, as a transcription does
-    chars = sum(n for n, _ in sized)
-    if not chars or all(confidence is None for _, confidence in sized):
+    """How much a variant counts as a witness (`Extraction.weight`): 1 for a transcription."""
+    if variant.layout is None:
         return 1.0
-    weight = sum(n * (1.0 if confidence is None else confidence) for n, confidence in sized) / chars
-    ocr_chars = sum(n for n, confidence in sized if confidence is not None)
-    ocr_confidence = sum(n * confidence for n, confidence in sized if confidence is not None) / max(
-        ocr_chars, 1
-    )
-    if ocr_confidence < layout.get("low_confidence_below", 0.0):
-        weight *= LOW_CONFIDENCE_FACTOR
-    return weight
+    try:
+        return Extraction.from_dict(variant.layout, variant.raw_text).weight
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return 1.0  # a damaged layout: the text still counts, as a transcription does
 
 
 def medoid(texts: list[str], weights: list[float] | None = None) -> int:

@@ -24,6 +24,8 @@ from typing import Any
 LAYOUT_VERSION = 1
 # Below this character-weighted OCR confidence a reading is flagged as low confidence.
 DEFAULT_LOW_CONFIDENCE = 0.85
+# ...and counts this share of its weight as a witness in collation.
+LOW_CONFIDENCE_WEIGHT = 0.5
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1; 0-1 of the page, top-left origin
 
@@ -128,6 +130,18 @@ class Extraction:
     def low_confidence(self) -> bool:
         confidence = self.confidence
         return confidence is not None and confidence < self.low_confidence_below
+
+    @property
+    def weight(self) -> float:
+        """How much this reading counts as a witness in collation: 1 for text read as it was written (a
+        text layer, a Word file, a web page); OCR'd lines count by their confidence, the whole halved
+        when the reading's confidence is low."""
+        if self.confidence is None:
+            return 1.0
+        sized = [(line.end - line.start, line.confidence) for line in self.lines]
+        chars = sum(n for n, _ in sized)
+        weight = sum(n * (1.0 if c is None else c) for n, c in sized) / chars
+        return weight * LOW_CONFIDENCE_WEIGHT if self.low_confidence else weight
 
     def locate(self, start: int, end: int) -> list[PageSpan]:
         """The pages a character range of the text lies on, in page order, with its lines' rectangles.

@@ -15,6 +15,7 @@ from index.corpus.collate import (
 )
 from index.corpus.model import Clause, ClauseGroup, Collation, Location, Reading, Variant
 from index.corpus.normalize import normalize_text
+from index.extract.model import Extraction, Line, Page
 
 
 def _groups_with(collation: Collation, *needles: str) -> list[ClauseGroup]:
@@ -190,23 +191,16 @@ def test_window_pairs_pair_each_clause_with_its_neighbourhood_in_other_variants(
     assert (0, 6) in set(zip(rows.tolist(), cols.tolist(), strict=True))
 
 
-def _read_by_ocr(variant_id: str, text: str, confidence: float, below: float = 0.85) -> Variant:
-    """A variant as the OCR extractor stores it: one line per text line, each with its confidence."""
+def _read_by_ocr(variant_id: str, text: str, confidence: float, text_layer_lines: int = 0) -> Variant:
+    """A variant as the PDF extractor stores it: one line per text line, the first `text_layer_lines`
+    from a text layer, the others OCR'd with this confidence."""
     lines, start = [], 0
-    for part in text.split("\n"):
-        lines.append(
-            {
-                "page": 1,
-                "rect": [0.1, 0.1, 0.9, 0.2],
-                "start": start,
-                "end": start + len(part),
-                "confidence": confidence,
-            }
-        )
+    for number, part in enumerate(text.split("\n")):
+        read = None if number < text_layer_lines else confidence
+        lines.append(Line(1, (0.1, 0.1, 0.9, 0.2), start, start + len(part), read))
         start += len(part) + 1
-    return Variant(
-        variant_id, f"{variant_id}.txt", text, layout={"lines": lines, "low_confidence_below": below}
-    )
+    extraction = Extraction(text, "pdf", "ocr", pages=[Page(1, 595.0, 842.0, "ocr")], lines=lines)
+    return Variant(variant_id, f"{variant_id}.txt", text, layout=extraction.to_dict())
 
 
 def test_an_ocr_witness_counts_by_its_confidence_and_half_when_low() -> None:
@@ -214,8 +208,7 @@ def test_an_ocr_witness_counts_by_its_confidence_and_half_when_low() -> None:
     assert witness_weight(_read_by_ocr("o", "正文。", 0.96)) == pytest.approx(0.96)
     assert witness_weight(_read_by_ocr("o", "正文。", 0.7)) == pytest.approx(0.35)
     # a PDF read partly from its text layer (no confidence) and partly by OCR
-    mixed = _read_by_ocr("m", "一二三四\n五六七八", 0.9)
-    mixed.layout["lines"][0]["confidence"] = None
+    mixed = _read_by_ocr("m", "一二三四\n五六七八", 0.9, text_layer_lines=1)
     assert witness_weight(mixed) == pytest.approx(0.95)
     assert witness_weight(Variant("d", "d.txt", "正文。", layout={"lines": [{"page": 1}]})) == 1.0  # damaged
 
