@@ -73,6 +73,11 @@ class _Heartbeat:
             self._corpus.db.acquire_lease(seconds=LEASE_SECONDS)
 
 
+def _pages(files: list[dict[str, Any]]) -> int:
+    """An `add` job's unit of progress while it extracts: the pages of its files (a text file is one)."""
+    return sum(item.get("pages", 1) for item in files) or 1
+
+
 class JobRunner:
     """Applies pending jobs to the corpus and publishes one new index for them."""
 
@@ -136,7 +141,7 @@ class JobRunner:
                 attempts=job.attempts + 1,
                 stage="extract" if files else "store",
                 done=0,
-                total=sum(f.get("pages", 1) for f in files) or 1,
+                total=_pages(files),
                 error=None,
             )
         results: dict[str, dict[str, Any]] = {}
@@ -253,7 +258,7 @@ class JobRunner:
         pages across the job's files."""
         options = replace(self.extract_options, ocr=job.payload.get("ocr", self.extract_options.ocr))
         readings: list[tuple[dict[str, Any], bytes, Extraction | None]] = []
-        total = sum(item.get("pages", 1) for item in job.payload["files"]) or 1
+        total = _pages(job.payload["files"])
         before = 0
         last = {"at": 0.0}
 
