@@ -29,6 +29,7 @@ first time an empty database is opened.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -270,9 +271,12 @@ class Corpus:
             candidate, n = f"{wanted}-{n}", n + 1
         return candidate
 
-    def _present(self, document_id: str, file_name: str) -> list[str]:
-        """A stored variant's file and whichever companions it has (an extracted variant's original, layout)."""
-        return [n for n in variant_file_names(file_name) if self.files.variant_path(document_id, n).exists()]
+    @staticmethod
+    def _with_companions(old_file: str, new_file: str, at: Callable[[str], Path]) -> list[tuple[Path, str]]:
+        """A variant's text file and whichever of its companions are present (an extracted variant's
+        original and layout), each as (its path by `at`, its name once renamed to `new_file`'s)."""
+        pairs = zip(variant_file_names(old_file), variant_file_names(new_file), strict=True)
+        return [(at(old), new) for old, new in pairs if at(old).exists()]
 
     def find_variant(self, document_id: str, variant_id: str) -> VariantRecord:
         for record in self.db.variants(document_id):
@@ -334,10 +338,9 @@ class Corpus:
 
         change = _Change(self, _Check("trash", entry=entry_id))
         for record in records:
-            for name in self._present(document_id, record.file_name):
-                change.rename(
-                    self.files.variant_path(document_id, name), self.files.trash_path(entry_id, name)
-                )
+            here = functools.partial(self.files.variant_path, document_id)
+            for path, name in self._with_companions(record.file_name, record.file_name, here):
+                change.rename(path, self.files.trash_path(entry_id, name))
         change.run(commit)
         return {
             "removed": f"{document_id}/{variant_id}" if variant_id else document_id,
@@ -388,13 +391,9 @@ class Corpus:
 
         change = _Change(self, _Check("trash_gone", entry=entry_id))
         for row, new_id in placed:
-            for old, new in zip(
-                variant_file_names(row["file_name"]), variant_file_names(f"{new_id}.txt"), strict=True
-            ):
-                if self.files.trash_path(entry_id, old).exists():
-                    change.rename(
-                        self.files.trash_path(entry_id, old), self.files.variant_path(document_id, new)
-                    )
+            trashed = functools.partial(self.files.trash_path, entry_id)
+            for path, name in self._with_companions(row["file_name"], f"{new_id}.txt", trashed):
+                change.rename(path, self.files.variant_path(document_id, name))
         change.run(commit)
         return {
             "restored": entry_id,
@@ -476,9 +475,9 @@ class Corpus:
             )
 
         change = _Change(self, _Check("variant_at", document=target, file_name=file_name))
-        for old, new in zip(variant_file_names(record.file_name), variant_file_names(file_name), strict=True):
-            if self.files.variant_path(document_id, old).exists():
-                change.rename(self.files.variant_path(document_id, old), self.files.variant_path(target, new))
+        here = functools.partial(self.files.variant_path, document_id)
+        for path, name in self._with_companions(record.file_name, file_name, here):
+            change.rename(path, self.files.variant_path(target, name))
         change.run(commit)
         return {
             "moved": f"{document_id}/{variant_id}",
