@@ -210,7 +210,7 @@ def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
         _sender(),
         settings.max_variant_bytes,
         settings.max_files_per_upload,
-        options=replace(settings.extract_options, ocr=args.ocr or settings.ocr),
+        options=replace(settings.extract_options, ocr=args.ocr) if args.ocr else settings.extract_options,
         max_file_bytes=settings.max_file_bytes,
     )
     print(f"accepted {len(uploads)} file(s) as job {job.id}", file=sys.stderr)

@@ -206,6 +206,11 @@ class VariantRecord:
     format: str = "text"
     original_sha256: str | None = None
 
+    @property
+    def arrived_sha256(self) -> str:
+        """The checksum of the file as it arrived: its kept original's, or the text's when that is it."""
+        return self.original_sha256 or self.sha256
+
 
 @dataclass
 class Job:

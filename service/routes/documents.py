@@ -207,8 +207,7 @@ def _original_bytes(corpus: Corpus, document_id: str, variant_id: str) -> tuple[
             f"the original of variant {variant_id!r} cannot be read ({exc.strerror})",
             "not_found",
         ) from None
-    expected = record.original_sha256 or record.sha256
-    if hashlib.sha256(data).hexdigest() != expected:
+    if hashlib.sha256(data).hexdigest() != record.arrived_sha256:
         log.error("the original of %s/%s does not match its checksum (%s)", document_id, variant_id, path)
         raise ApiError(
             status.HTTP_500_INTERNAL_SERVER_ERROR,
@@ -249,7 +248,7 @@ def variant_original(document_id: str, variant_id: str, corpus: CorpusDep, _who:
         media_type=media,
         headers={
             "Content-Disposition": f"inline; filename*=UTF-8''{urllib.parse.quote(name)}",
-            "X-Content-SHA256": record.original_sha256 or record.sha256,
+            "X-Content-SHA256": record.arrived_sha256,
             "Cache-Control": "private, max-age=3600",
         },
     )
@@ -282,9 +281,7 @@ def variant_page(
         )
     cache = request.app.state.settings.pages_cache_dir
     try:
-        png = cached_page_png(
-            cache, record.original_sha256 or record.sha256, record.format, data, page, width
-        )
+        png = cached_page_png(cache, record.arrived_sha256, record.format, data, page, width)
     except NoPage as exc:
         raise ApiError(status.HTTP_404_NOT_FOUND, str(exc), "not_found") from None
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
