@@ -37,7 +37,7 @@ from docx.oxml.exceptions import InvalidXmlError
 from lxml import etree
 
 from index.extract.base import ExtractOptions, FileRefused, Progress
-from index.extract.model import Block, Extraction, Furniture
+from index.extract.model import Extraction, Furniture, blocks_text
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def extract(name: str, data: bytes, options: ExtractOptions, progress: Progress)
 def _read(name: str, data: bytes) -> Extraction:
     document = _open(name, data)
     try:
-        text, blocks = _joined(list(_body_pieces(document)))
+        text, blocks = blocks_text([(piece.text, piece.where) for piece in _body_pieces(document)])
         warnings = _unread_notes(document)
         furniture = _headers_and_footers(document, warnings)
     except _READ_ERRORS as exc:  # a part the body or a section points at is missing or broken
@@ -360,20 +360,6 @@ def _cell_text(cell: etree._Element) -> str:
         if text:
             texts.append(text)
     return " ".join(texts).replace(CELL_SEPARATOR, " ")
-
-
-def _joined(pieces: list[_Piece]) -> tuple[str, list[Block]]:
-    parts: list[str] = []
-    blocks: list[Block] = []
-    at = 0
-    for piece in pieces:
-        if parts:
-            parts.append("\n")
-            at += 1
-        parts.append(piece.text)
-        blocks.append(Block(at, at + len(piece.text), piece.where))
-        at += len(piece.text)
-    return "".join(parts), blocks
 
 
 # --------------------------------------------------------------------------- what is left out

@@ -40,7 +40,7 @@ from lxml import etree
 from trafilatura.settings import use_config
 
 from index.extract.base import ExtractOptions, FileRefused, Progress
-from index.extract.model import Block, Extraction
+from index.extract.model import Extraction, blocks_text
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def extract(name: str, data: bytes, options: ExtractOptions, progress: Progress)
     segments = list(_segments(_body(tree)))
     chosen, warnings = _article(tree, segments)
     root = tree.getroottree()
-    text, blocks = _joined([(s.text, root.getpath(s.element)) for s in chosen])
+    text, blocks = blocks_text([(s.text, root.getpath(s.element)) for s in chosen])
     progress(1)
     return [
         Extraction(
@@ -512,17 +512,3 @@ def _fallback(tree: lxml.html.HtmlElement, segments: list[_Segment]) -> list[_Se
     inside = [s for s in segments if container is None or _within(s.element, container)]
     prose = [s for s in inside if s.link_chars <= _LINK_DENSE * len(s.text)]
     return [s for s in prose if not _in_boilerplate(s.element)] or prose
-
-
-def _joined(pieces: list[tuple[str, str]]) -> tuple[str, list[Block]]:
-    parts: list[str] = []
-    blocks: list[Block] = []
-    at = 0
-    for text, where in pieces:
-        if parts:
-            parts.append("\n")
-            at += 1
-        parts.append(text)
-        blocks.append(Block(at, at + len(text), where))
-        at += len(text)
-    return "".join(parts), blocks

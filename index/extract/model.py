@@ -220,21 +220,32 @@ class Extraction:
         )
 
 
+def _newline_joined(texts: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """The texts joined with newlines, and where each landed (start, end) in the whole."""
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for text in texts:
+        spans.append((at, at + len(text)))
+        at += len(text) + 1
+    return "\n".join(texts), spans
+
+
 def lines_text(pieces: list[tuple[str, Line]]) -> tuple[str, list[Line]]:
     """Join (text, line) pieces with newlines into one text, each line's range set to where it landed.
 
     The `start`/`end` of the given lines are ignored; everything else is kept."""
-    parts: list[str] = []
-    placed: list[Line] = []
-    at = 0
-    for number, (text, line) in enumerate(pieces):
-        if number:
-            parts.append("\n")
-            at += 1
-        parts.append(text)
-        placed.append(Line(line.page, line.rect, at, at + len(text), line.confidence))
-        at += len(text)
-    return "".join(parts), placed
+    text, spans = _newline_joined([piece for piece, _ in pieces])
+    placed = [
+        Line(line.page, line.rect, start, end, line.confidence)
+        for (_, line), (start, end) in zip(pieces, spans, strict=True)
+    ]
+    return text, placed
+
+
+def blocks_text(pieces: list[tuple[str, str]]) -> tuple[str, list[Block]]:
+    """Join (text, where) pieces of a flowing file with newlines into one text, each a block where it landed."""
+    text, spans = _newline_joined([piece for piece, _ in pieces])
+    return text, [Block(start, end, where) for (_, where), (start, end) in zip(pieces, spans, strict=True)]
 
 
 def normalised_rect(x0: float, y0: float, x1: float, y1: float, width: float, height: float) -> Rect:
