@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -47,6 +48,10 @@ DISTINCT_READING_SIMILARITY = 90.0
 # A store that can be updated in place (Milvus) is, when the documents that changed hold at most
 # this share of its vectors; otherwise a new collection is filled and switched to.
 IN_PLACE_SHARE = 0.2
+# A clause's sentences end at these marks; a piece shorter than this many characters (a list
+# number, a stray mark) is not a sentence of its own.
+_SENTENCE_END = re.compile(r"(?<=[。；;！？!?])")
+MIN_SENTENCE_CHARS = 4
 
 
 @dataclass(frozen=True)
@@ -95,9 +100,21 @@ def dense_texts(group: ClauseGroup) -> list[str]:
     return [f"{context}\n{w}" if context else w for w in wordings]
 
 
-def vector_id(group_id: str, text: str) -> int:
+def sentence_texts(group: ClauseGroup) -> list[str]:
+    """What is embedded for a group sentence by sentence: each sentence of its canonical reading, bare.
+
+    A long clause's one relevant sentence is diluted in the clause's vector; the best of its
+    sentences' cosines is a feature of its own (`dense_sentence`, `cross_sentence`). A clause of one
+    sentence gets that sentence's vector too, so the feature means the same for every group."""
+    pieces = [p for p in _SENTENCE_END.split(group.canonical) if len(p.strip()) >= MIN_SENTENCE_CHARS]
+    return list(dict.fromkeys(pieces)) or [group.canonical]
+
+
+def vector_id(group_id: str, text: str, sentence: bool = False) -> int:
     """A vector's id: stable while its clause group and text are, so builds can update a store in place."""
-    digest = hashlib.blake2b(f"{group_id}\x00{text}".encode(), digest_size=8).digest()
+    # A sentence's vector never shares an id with a reading's of the same text.
+    key = f"{group_id}\x00sentence\x00{text}" if sentence else f"{group_id}\x00{text}"
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
@@ -166,10 +183,12 @@ def build_index(
 
     texts: list[str] = []
     owners: list[int] = []
+    sentences: list[bool] = []  # whether each text is one sentence of its group (else a whole reading)
     for number, group in enumerate(groups):
-        for text in dense_texts(group):
-            texts.append(text)
-            owners.append(number)
+        for sentence, group_texts in ((False, dense_texts(group)), (True, sentence_texts(group))):
+            texts += group_texts
+            owners += [number] * len(group_texts)
+            sentences += [sentence] * len(group_texts)
     cached = CachedEmbedder(embedder, config.cache_dir)
     second = (
         CachedEmbedder(load_second_embedder(config.second_model), config.cache_dir)
@@ -191,7 +210,9 @@ def build_index(
         second.save()
 
     progress("index", 0, 1)
-    ids = np.array([vector_id(groups[o].id, t) for o, t in zip(owners, texts, strict=True)], np.int64)
+    ids = np.array(
+        [vector_id(groups[o].id, t, s) for o, t, s in zip(owners, texts, sentences, strict=True)], np.int64
+    )
     batch = VectorBatch(
         ids=ids,
         vectors=vectors,
@@ -219,7 +240,7 @@ def build_index(
                 "store": second_store.describe(),
                 "vector_update": second_update,
             }
-        contents = lexical_side(collations, groups, owners, ids)
+        contents = lexical_side(collations, groups, owners, ids, sentences)
         contents.layouts = {
             d.id: {v.id: v.layout for v in d.variants if v.layout is not None}
             for d in documents
@@ -321,10 +342,14 @@ def _changed_documents(
 
 
 def lexical_side(
-    collations: list[Collation], groups: list[ClauseGroup], owners: list[int], ids: np.ndarray
+    collations: list[Collation],
+    groups: list[ClauseGroup],
+    owners: list[int],
+    ids: np.ndarray,
+    sentences: list[bool],
 ) -> BuildContents:
     """The lexical indexes (BM25 over words, dictionary glosses, the lexicon, title words) and the
-    vector ids in order: everything a build holds besides the vectors themselves."""
+    vector ids in order, with each one's group and kind: everything a build holds besides the vectors."""
     # The words jieba keeps whole are saved with the index, so questions are cut as the text was.
     tokenizer_words = sorted(domain_words(load_glossary()))
     tokenizer = ChineseTokenizer(tokenizer_words)
@@ -337,6 +362,7 @@ def lexical_side(
         collations=collations,
         vector_ids=ids[order],
         vector_groups=np.asarray(owners, dtype=np.int32)[order],
+        vector_sentences=np.asarray(sentences, dtype=bool)[order],
         lexical=lexical,
         glosses=GlossIndex.build([gloss_terms(tokens, analyzer, senses_of) for tokens in token_lists]),
         lexicon=build_lexicon(lexical.vocabulary, senses_of),

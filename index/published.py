@@ -42,11 +42,12 @@ from index.vectors import (
 
 log = logging.getLogger("concord")
 
-FORMAT_VERSION = 9
+FORMAT_VERSION = 10
 MANIFEST = "manifest.json"
 COLLATION = "collation.json"
 VECTOR_IDS = "vector_ids.npy"  # every vector's id, sorted
 VECTOR_GROUPS = "vector_groups.npy"  # the clause group (its place in the collation) of each id above
+VECTOR_SENTENCES = "vector_sentences.npy"  # whether each id above is one sentence of its group's
 LEXICON = "lexicon.json"
 TOKENIZER_WORDS = "tokenizer_words.json"
 TITLES = "titles.json"
@@ -105,6 +106,7 @@ class BuildContents:
     collations: list[Collation]
     vector_ids: np.ndarray  # sorted
     vector_groups: np.ndarray  # the group of each id above
+    vector_sentences: np.ndarray  # whether each id above is a sentence's vector (else a reading's)
     lexical: LexicalIndex
     glosses: GlossIndex
     lexicon: dict[str, list[str]]
@@ -151,6 +153,7 @@ def write_and_publish(
             second.store.save(target / SECOND)
         np.save(target / VECTOR_IDS, contents.vector_ids)
         np.save(target / VECTOR_GROUPS, contents.vector_groups)
+        np.save(target / VECTOR_SENTENCES, contents.vector_sentences)
         contents.lexical.save(target)
         contents.glosses.save(target)
         for name, value in (
@@ -287,6 +290,7 @@ class LoadedIndex:
     store: VectorStore
     vector_ids: np.ndarray  # sorted
     vector_groups: np.ndarray  # the group of each id above
+    vector_sentences: np.ndarray  # whether each id above is a sentence's vector (else a reading's)
     lexical: LexicalIndex
     glosses: GlossIndex
     lexicon: dict[str, list[str]]
@@ -330,6 +334,7 @@ class LoadedIndex:
             store=store,
             vector_ids=np.load(path / VECTOR_IDS),
             vector_groups=np.load(path / VECTOR_GROUPS),
+            vector_sentences=np.load(path / VECTOR_SENTENCES),
             lexical=LexicalIndex.load(path),
             glosses=GlossIndex.load(path),
             lexicon=json.loads((path / LEXICON).read_text(encoding="utf-8")),
@@ -343,12 +348,12 @@ class LoadedIndex:
     def groups(self) -> list[ClauseGroup]:
         return [g for d in self.documents for g in d.groups]
 
-    def groups_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def groups_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For vector ids from a search: which are this build's (a store updated in place since may
-        return newer ones) and the group number of each of those."""
+        return newer ones), the group number of each of those, and whether it is a sentence's."""
         places = np.searchsorted(self.vector_ids, ids).clip(0, max(len(self.vector_ids) - 1, 0))
         known = (ids >= 0) & (self.vector_ids[places] == ids) if len(self.vector_ids) else ids < -1
-        return known, self.vector_groups[places[known]]
+        return known, self.vector_groups[places[known]], self.vector_sentences[places[known]]
 
     @property
     def generation(self) -> int:

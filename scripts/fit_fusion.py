@@ -12,7 +12,7 @@ companions) plus the shared dev set; the hidden sets are never seen.
    evaluator's own test: all `must_contain` strings in a passage of at most 400
    characters). One weight vector per question language is fitted with a
    listwise loss (softmax over the corpus's groups, the mass on the answering
-   ones), its L2 strength chosen by cross-validation within the training folds.
+   ones), its L2 strength chosen by cross-validation within the training folds (by held-out log-likelihood).
 2. Held-out figures: each fold's questions are answered through the real
    `Searcher.search` with the weights fitted on the other folds, and scored with
    the evaluator's `judge`; what is printed (and written) is these held-out
@@ -93,8 +93,7 @@ def answering_groups(searcher, evaluator, item: dict) -> np.ndarray:
 
 def feature_rows(searcher, question: str) -> np.ndarray:
     asked = searcher.analyse(question)
-    signals, _memos = searcher.signals(asked)
-    return searcher.features(asked, signals)
+    return searcher.features(asked, searcher.signals(asked))
 
 
 def fit_listwise(matrices: np.ndarray, targets: np.ndarray, l2: float, steps: int = 400) -> np.ndarray:
@@ -118,21 +117,32 @@ def fit_listwise(matrices: np.ndarray, targets: np.ndarray, l2: float, steps: in
     return weights
 
 
-def top1(matrices: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> float:
-    return float(targets[np.arange(len(matrices)), np.argmax(matrices @ weights, axis=1)].mean())
+def log_likelihood(matrices: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> float:
+    """The mean log of each question's softmax mass on its answering groups: the fitted objective."""
+    logits = matrices @ weights
+    logits -= logits.max(axis=1, keepdims=True)
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    return float(np.log((p * targets).sum(axis=1) + 1e-12).mean())
 
 
 def fit_language(
     matrices: np.ndarray, targets: np.ndarray, inner_folds: np.ndarray
 ) -> tuple[np.ndarray, float]:
-    """Weights for one language, the L2 strength chosen by cross-validation over `inner_folds`."""
+    """Weights for one language, the L2 strength chosen by cross-validation over `inner_folds`.
+
+    The strength is chosen by the held-out log-likelihood, not hit@1: on a hundred questions hit@1
+    turns on one question, and it once chose a strength that shrank the date and support weights
+    until an invented one-variant header outranked the dated line for "这个通知是什么时候印发的？"."""
     best = None
     for l2 in L2_GRID:
         held = []
         for fold in np.unique(inner_folds):
             train = inner_folds != fold
             held.append(
-                top1(matrices[~train], targets[~train], fit_listwise(matrices[train], targets[train], l2))
+                log_likelihood(
+                    matrices[~train], targets[~train], fit_listwise(matrices[train], targets[train], l2)
+                )
             )
         score = float(np.mean(held))
         if best is None or score > best[0]:

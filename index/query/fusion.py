@@ -29,7 +29,18 @@ The features of a clause group for a question:
   lifted hit@1 over our sets from 0.79 to 0.85 (README "Levers");
 - `date_named`: `date` within the document the question names (by title or
   by genre): "When does the Minors Protection Law take effect?" wants that
-  law's dated article, not every law's.
+  law's dated article, not every law's;
+- `words_covered`, `concepts_covered`, `stems_covered`: the share of the
+  question's own words, of all its concepts (translations too), and of an
+  English question's stems (in the group's dictionary glosses) that the group
+  contains: the clause that says all of what is asked beats its neighbour
+  that shares the rarest word;
+- `dense_sentence`, `cross_sentence` and their `_gap` and `_rank`: each
+  encoder's best cosine over the group's sentences, each embedded on its own,
+  scaled like the whole-clause signals: the one sentence of a long clause that
+  answers is not diluted by the rest. Measured on held-out folds, these and the
+  coverage columns lifted hit@1 over our sets from 0.851 to 0.875 (README
+  "Levers").
 
 `Fusion.confidence` is the answerability model: a logistic model over the top
 result's fitted score, its margin over the second result, both cosines,
@@ -72,6 +83,15 @@ FEATURES: tuple[str, ...] = (
     "lexical_gap",
     "lexical_rank",
     "date_named",
+    "words_covered",
+    "concepts_covered",
+    "stems_covered",
+    "dense_sentence",
+    "dense_sentence_gap",
+    "dense_sentence_rank",
+    "cross_sentence",
+    "cross_sentence_gap",
+    "cross_sentence_rank",
 )
 # Ranks past this many count as no rank (their reciprocal is ~0 anyway); keeps the sort partial.
 RANKED = 100
@@ -117,12 +137,18 @@ class GroupPriors:
 @dataclass(frozen=True)
 class Signals:
     """One question's raw scores, one entry per clause group (cross is None without a second encoder,
-    glosses None unless English words went untranslated)."""
+    glosses None unless English words went untranslated; the sentence and coverage scores are 0
+    where not given)."""
 
     dense: np.ndarray
     lexical: np.ndarray
     cross: np.ndarray | None = None
     glosses: np.ndarray | None = None
+    dense_sentences: np.ndarray | None = None
+    cross_sentences: np.ndarray | None = None
+    words_covered: np.ndarray | None = None
+    concepts_covered: np.ndarray | None = None
+    stems_covered: np.ndarray | None = None
 
 
 def features(question: AnalysedQuestion, priors: GroupPriors, signals: Signals) -> np.ndarray:
@@ -151,6 +177,16 @@ def features(question: AnalysedQuestion, priors: GroupPriors, signals: Signals) 
     standing = []
     for raw in (signals.dense, signals.cross, signals.lexical):
         standing += _standing(raw) if raw is not None else [np.zeros(count), np.zeros(count)]
+    covered = [
+        values if values is not None else np.zeros(count, np.float32)
+        for values in (signals.words_covered, signals.concepts_covered, signals.stems_covered)
+    ]
+    by_sentence = []
+    for raw in (signals.dense_sentences, signals.cross_sentences):
+        if raw is None:
+            by_sentence += [np.zeros(count, np.float32)] * 3
+        else:
+            by_sentence += [_minmax(raw), *_standing(raw)]
     return np.column_stack(
         [
             dense,
@@ -165,6 +201,8 @@ def features(question: AnalysedQuestion, priors: GroupPriors, signals: Signals) 
             *per_document,
             *standing,
             date * np.maximum(title, genre_match > 0),
+            *covered,
+            *by_sentence,
         ]
     ).astype(np.float32)
 

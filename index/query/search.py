@@ -78,17 +78,29 @@ class Searcher:
     def analyse(self, question: str) -> AnalysedQuestion:
         return self.analyzer.analyse(question)
 
-    def signals(self, asked: AnalysedQuestion, documents: list[str] | None = None) -> tuple[Signals, dict]:
-        """Every signal's raw scores for an analysed question, and the token memos their coverage reuses."""
+    def signals(self, asked: AnalysedQuestion, documents: list[str] | None = None) -> Signals:
+        """Every signal's raw scores for an analysed question (each signal's ranking and coverage
+        read the same per-token scores, memoised for this question)."""
         memos: dict = {"lexical": {}, "glosses": {}}
+        dense, dense_sentences = self.dense.scores(asked, documents)
+        cross, cross_sentences = (
+            self.cross.scores(asked, documents) if self.cross is not None else (None, None)
+        )
+        lexical = self.lexical.scores(asked, memos["lexical"])
+        words_covered, concepts_covered = self.lexical.coverage(asked, memos["lexical"])
         signals = Signals(
-            dense=self.dense.scores(asked, documents),
-            lexical=self.lexical.scores(asked, memos["lexical"]),
-            cross=self.cross.scores(asked, documents) if self.cross is not None else None,
+            dense=dense,
+            lexical=lexical,
+            cross=cross,
             # None unless English words went untranslated
             glosses=self.glosses.scores(asked, memos["glosses"]),
+            dense_sentences=dense_sentences,
+            cross_sentences=cross_sentences,
+            words_covered=words_covered,
+            concepts_covered=concepts_covered,
+            stems_covered=self.glosses.coverage(asked, memos["glosses"]),
         )
-        return signals, memos
+        return signals
 
     def features(self, asked: AnalysedQuestion, signals: Signals) -> np.ndarray:
         """The fusion's feature matrix for this question (one row per clause group)."""
@@ -99,7 +111,7 @@ class Searcher:
         asked = self.analyzer.analyse(question)
         if not self._groups:
             return SearchResult(asked.text, [], None, asked.expansion, asked.concepts)
-        signals, memos = self.signals(asked, documents)
+        signals = self.signals(asked, documents)
         fused = self.fusion.rank(asked, self.features(asked, signals))
         candidates = np.arange(len(self._groups))
         if documents is not None:
@@ -114,10 +126,9 @@ class Searcher:
         if not hits:
             return result
         top = [int(i) for i in order[:COVERAGE_OF_TOP]]
-        if asked.english:
-            coverage = self.glosses.coverage(asked, top, memos["glosses"])
-        else:
-            coverage = self.lexical.coverage(asked, top, memos["lexical"])
+        # An English question's coverage is its stems' in the glosses; a Chinese one's, its own words'.
+        covered = signals.stems_covered if asked.english else signals.words_covered
+        coverage = covered[top] if covered is not None else np.zeros(0)
         first = int(order[0])
         result.features = (
             float(fused[first]),

@@ -1,16 +1,19 @@
 """The retrieval signals: each scores every clause group of one index for an analysed question.
 
 - `DenseSignal`: the question's embedding against a vector store; a group's
-  score is the best cosine of its readings. One over the first model (e5,
-  reading the question with its Chinese expansion), one over the second,
-  cross-lingual encoder (USE, reading the question as asked).
+  score is the best cosine of its readings, and its sentence score the best
+  cosine of its canonical reading's sentences (each embedded on its own). One
+  over the first model (e5, reading the question with its Chinese expansion),
+  one over the second, cross-lingual encoder (USE, reading the question as
+  asked).
 - `LexicalSignal`: BM25 over the groups' jieba tokens, one vote per concept.
 - `GlossSignal`: BM25 over the groups' English dictionary glosses, for the
   English words nothing translated; `None` when there are none.
 
-Each signal also says how much of the question the top groups cover (for the
-answerability model), from the same per-token BM25 scores as its ranking: a
-question's tokens are scored once per index (the `memo` a search passes both).
+The lexical signals also say how much of the question each group covers (a
+ranking feature, and for the answerability model), from the same per-token BM25
+scores as their ranking: a question's tokens are scored once per index (the
+`memo` a search passes both).
 """
 
 from __future__ import annotations
@@ -23,8 +26,9 @@ from index.query.analysis import AnalysedQuestion
 from index.retrieval.lexical import TokenScores
 from index.vectors import VectorStore
 
-# How many nearest vectors the store returns; groups beyond them score 0 on this signal.
-CANDIDATES = 256
+# How many nearest vectors the store returns (readings' and sentences' together); groups beyond
+# them score 0 on this signal.
+CANDIDATES = 512
 
 
 class DenseSignal:
@@ -36,15 +40,21 @@ class DenseSignal:
         self.store = store
         self.expanded = expanded  # reads the question with its Chinese expansion (else as asked)
 
-    def scores(self, question: AnalysedQuestion, documents: list[str] | None = None) -> np.ndarray:
-        """Best cosine per group (only the named documents' groups are searched when given)."""
+    def scores(
+        self, question: AnalysedQuestion, documents: list[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Best cosine per group over its readings, and over its sentences (only the named documents'
+        groups are searched when given)."""
         text = question.embedded_text if self.expanded else question.text
         vector = self.embedder.embed_batch([text], "query")
         scores, ids = self.store.search(vector, CANDIDATES, documents)
-        known, groups = self.index.groups_of(ids[0])
-        by_group = np.zeros(len(self.index.groups), np.float32)
-        np.maximum.at(by_group, groups, scores[0][known])
-        return by_group
+        known, groups, sentences = self.index.groups_of(ids[0])
+        found = scores[0][known]
+        by_reading = np.zeros(len(self.index.groups), np.float32)
+        by_sentence = np.zeros(len(self.index.groups), np.float32)
+        np.maximum.at(by_reading, groups[~sentences], found[~sentences])
+        np.maximum.at(by_sentence, groups[sentences], found[sentences])
+        return by_reading, by_sentence
 
 
 class LexicalSignal:
@@ -54,9 +64,11 @@ class LexicalSignal:
     def scores(self, question: AnalysedQuestion, memo: TokenScores) -> np.ndarray:
         return self.lexical.scores(question.concepts, memo)
 
-    def coverage(self, question: AnalysedQuestion, rows: list[int], memo: TokenScores) -> np.ndarray:
-        """Per row, the share of the question's own words (not its weaker translations) it contains."""
-        return self.lexical.coverage([c for c in question.concepts if c.weight >= 1], rows, memo)
+    def coverage(self, question: AnalysedQuestion, memo: TokenScores) -> tuple[np.ndarray, np.ndarray]:
+        """Per group, the share of the question's own words (not its weaker translations) it contains,
+        and the share of all its concepts (translations too)."""
+        own = [c for c in question.concepts if c.weight >= 1]
+        return self.lexical.coverage(own, memo), self.lexical.coverage(question.concepts, memo)
 
 
 class GlossSignal:
@@ -68,6 +80,9 @@ class GlossSignal:
             return None
         return self.glosses.scores(question.untranslated_concepts, memo)
 
-    def coverage(self, question: AnalysedQuestion, rows: list[int], memo: TokenScores) -> np.ndarray:
-        """Per row, the share of the English question's stems its glosses contain."""
-        return self.glosses.coverage(question.english_concepts, rows, memo)
+    def coverage(self, question: AnalysedQuestion, memo: TokenScores) -> np.ndarray:
+        """Per group, the share of the English question's stems its glosses contain (0 for a Chinese
+        question)."""
+        if not question.english:
+            return np.zeros(self.glosses.size, np.float32)
+        return self.glosses.coverage(question.english_concepts, memo)

@@ -214,18 +214,15 @@ class LexicalIndex:
                 total += concept.weight * best
         return total
 
-    def coverage(
-        self, concepts: list[Concept], rows: list[int], memo: TokenScores | None = None
-    ) -> np.ndarray:
-        """For each of these documents, the share of concepts it contains at least one token of."""
-        found = np.zeros(len(rows), dtype=np.float32)
+    def coverage(self, concepts: list[Concept], memo: TokenScores | None = None) -> np.ndarray:
+        """For each document, the share of concepts it contains at least one token of."""
+        found = np.zeros(self.size, dtype=np.float32)
         if self._retriever is None or not concepts:
             return found
         for concept in concepts:
             known = self._known(concept)
             if known:
-                present = np.max([self._token_scores(t, memo)[rows] for t in known], axis=0) > 0
-                found += present
+                found += np.max([self._token_scores(t, memo) for t in known], axis=0) > 0
         return found / len(concepts)
 
     def _known(self, concept: Concept) -> list[str]:

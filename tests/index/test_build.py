@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.build import BuildConfig, build_index
+from index.build import BuildConfig, build_index, sentence_texts, vector_id
+from index.corpus.model import ClauseGroup, Support
 from index.embedding import CachedEmbedder
 from index.published import IndexUnavailable, LoadedIndex
 from tests.helpers import SEEDS, seed_document
@@ -186,9 +187,45 @@ def test_the_second_encoder_has_its_own_vectors_under_the_same_ids(built_index, 
     searcher = Searcher(loaded, embedder)
     assert searcher.cross is not None
     asked = searcher.analyse("How many excellent technical schools will be selected and built?")
-    cross = searcher.cross.scores(asked)
+    cross, _sentences = searcher.cross.scores(asked)
     best = [loaded.groups[i].canonical for i in np.argsort(-cross)[:5]]
     assert any("技工院校" in text for text in best), best
+
+
+def _group(canonical: str) -> ClauseGroup:
+    return ClauseGroup("d:1", canonical, "v", (), "clause", [], Support(["v"], 1, 1))
+
+
+def test_a_clause_is_embedded_sentence_by_sentence_too() -> None:
+    """Pure logic: sentences end at 。；！？ (and their ASCII forms); a list number alone is no sentence."""
+    assert sentence_texts(_group("遴选建设5所。每年评估一次；不合格的退出！1.")) == [
+        "遴选建设5所。",
+        "每年评估一次；",
+        "不合格的退出！",
+    ]
+    assert sentence_texts(_group("一句话的条款")) == ["一句话的条款"]
+    assert sentence_texts(_group("同一句。同一句。")) == ["同一句。"]
+    # A sentence's vector never takes the id of a reading with the same text.
+    assert vector_id("d:1", "一句话的条款", sentence=True) != vector_id("d:1", "一句话的条款")
+
+
+def test_each_group_has_its_sentences_vectors_and_the_best_sentence_scores_it(built_index, embedder) -> None:
+    from index.query import Searcher
+
+    config, _report = built_index
+    loaded = LoadedIndex.load(config.index_dir, config.model)
+    every = set(range(len(loaded.groups)))
+    assert set(loaded.vector_groups[loaded.vector_sentences]) == every
+    assert set(loaded.vector_groups[~loaded.vector_sentences]) == every
+    long = max(every, key=lambda i: len(sentence_texts(loaded.groups[i])))
+    sentences = sentence_texts(loaded.groups[long])
+    assert len(sentences) >= 3
+    assert (loaded.vector_groups[loaded.vector_sentences] == long).sum() == len(sentences)
+    # Asked in the words of one of its sentences, the long clause scores higher by sentence than whole.
+    searcher = Searcher(loaded, embedder)
+    by_reading, by_sentence = searcher.dense.scores(searcher.analyse(sentences[1]))
+    assert int(np.argmax(by_sentence)) == long
+    assert by_sentence[long] > by_reading[long]
 
 
 def test_a_build_without_a_second_encoder_searches_without_it(

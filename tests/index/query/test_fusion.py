@@ -79,6 +79,30 @@ def test_untranslated_english_weighs_the_glosses_by_what_went_untranslated() -> 
     assert _column(half, "glosses").tolist() == [0.5, 0.25]
 
 
+def test_sentence_and_coverage_columns_carry_their_own_scores() -> None:
+    plain = features(_question(), _priors(["a", "a", "a"]), Signals(dense=np.ones(3), lexical=np.zeros(3)))
+    sentence_columns = [f for f in FEATURES if "_sentence" in f or f.endswith("_covered")]
+    assert len(sentence_columns) == 9 and not plain[:, [FEATURES.index(f) for f in sentence_columns]].any()
+    signals = Signals(
+        dense=np.ones(3),
+        lexical=np.zeros(3),
+        dense_sentences=np.array([0.2, 0.9, 0.5]),
+        cross_sentences=np.array([0.7, 0.1, 0.4]),
+        words_covered=np.array([1.0, 0.5, 0.0]),
+        concepts_covered=np.array([0.25, 0.5, 0.75]),
+        stems_covered=np.array([0.0, 1.0, 0.5]),
+    )
+    matrix = features(_question(), _priors(["a", "a", "a"]), signals)
+    # The best sentence's group leads each encoder's sentence columns, however its whole clause scored.
+    assert _column(matrix, "dense_sentence").tolist() == pytest.approx([0.0, 1.0, 3 / 7])
+    assert _column(matrix, "dense_sentence_rank").tolist() == pytest.approx([1 / 3, 1.0, 0.5])
+    assert _column(matrix, "cross_sentence_rank").tolist() == pytest.approx([1.0, 1 / 3, 0.5])
+    assert _column(matrix, "cross_sentence_gap")[0] == 0.0 > _column(matrix, "cross_sentence_gap")[2]
+    assert _column(matrix, "words_covered").tolist() == [1.0, 0.5, 0.0]
+    assert _column(matrix, "concepts_covered").tolist() == [0.25, 0.5, 0.75]
+    assert _column(matrix, "stems_covered").tolist() == [0.0, 1.0, 0.5]
+
+
 def test_the_model_scores_by_language_and_confidence_rises_with_the_top_score() -> None:
     fusion = Fusion(
         weights_zh=tuple(1.0 if f == "lexical" else 0.0 for f in FEATURES),
