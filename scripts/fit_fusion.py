@@ -12,7 +12,8 @@ companions) plus the shared dev set; the hidden sets are never seen.
    evaluator's own test: all `must_contain` strings in a passage of at most 400
    characters). One weight vector per question language is fitted with a
    listwise loss (softmax over the corpus's groups, the mass on the answering
-   ones), its L2 strength chosen by cross-validation within the training folds (by held-out log-likelihood).
+   ones), its L2 strength chosen by cross-validation within the training folds
+   (by held-out log-likelihood).
 2. Held-out figures: each fold's questions are answered through the real
    `Searcher.search` with the weights fitted on the other folds, and scored with
    the evaluator's `judge`; what is printed (and written) is these held-out
