@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from opencc import OpenCC
 
 from index.corpus.normalize import is_cjk
-from index.query.answer import asks_quantity, is_count_question
+from index.query.answer import AnswerKind, asked_kind, is_count_question
 from index.query.genre import Genre, asked_genre
 from index.retrieval.expansion import (
     ENGLISH_STOPWORDS,
@@ -54,7 +54,7 @@ class AnalysedQuestion:
     translated_share: float = 1.0  # of its English content words (a lexicon match counts half)
     asks_when: bool = False
     asks_count: bool = False
-    asks_quantity: bool = False  # an amount, a time span, an age, a share or a limit (its answer states one)
+    asks_for: AnswerKind | None = None  # the kind of value it asks for (an age, a sum, a length of time …)
     asks_genre: Genre = ""  # the kind of document it says it is about ("the notice", 本法), if any
     named_document: tuple[str, float] | None = None  # the document its words name by title, and the share
 
@@ -102,7 +102,7 @@ class QuestionAnalyzer:
             english_concepts=[Concept([stem]) for stem in dict.fromkeys(stems)],
             asks_when=bool(ASKS_WHEN.search(text)),
             asks_count=is_count_question(text),
-            asks_quantity=asks_quantity(text),
+            asks_for=asked_kind(text),
             asks_genre=asked_genre(text),
         )
         if english:

@@ -1,4 +1,11 @@
-"""Short answers to count questions (多少 / 几 / how many): the number-and-measure span, and who agrees."""
+"""What a question asks for, and short answers to count questions.
+
+- `asked_kind`: the kind of value a question asks for (an age, a sum of money, a length of time, a
+  date, a share …) and whether a clause states one: a clause that states no value of the kind asked
+  does not answer, however close its words (the answerability model reads it);
+- `count_answer`: for a count question (多少 / 几 / how many), the number-and-measure span of a
+  clause and which variants agree on it.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +33,8 @@ _FOLLOW_WINDOW = 12
 # A question that asks for an amount, a length of time, an age, a share, a limit: its answer states one.
 _ASKS_QUANTITY = re.compile(
     r"how (?:much|many|long|old|often|soon)|what (?:percentage|percent|share|proportion|amount|age)"
-    r"|minimum|maximum|多少|几[个次年天所条项名岁]|多久|多长|多大|比例|百分之|上限|下限|最高|最低",
+    # 最低要什么学历 asks what, not how much.
+    r"|minimum|maximum|多少|几[个次年天所条项名岁]|多久|多长|多大|比例|百分之|上限|下限|最[高低](?!.{0,3}(?:什么|哪))",
     re.IGNORECASE,
 )
 _STATED_QUANTITY = re.compile(
@@ -36,16 +44,96 @@ _STATED_QUANTITY = re.compile(
 _NUMBERING = re.compile(
     r"第[一二三四五六七八九十百零〇\d]+[条章节款项编]|[（(][一二三四五六七八九十\d]+[）)]|[一二三四五六七八九十\d]+[、.．]"
 )
+_NUMBER = rf"(?:\d+(?:\.\d+)?|[{_NUMERALS}亿]+)"
+# A calendar date or year (2021年9月1日, 九月十日, 二〇二二年): when something happens, not how long it lasts.
+_DATE = re.compile(rf"(?:(?:1[89]|20)\d\d|[〇零一二三四五六七八九]{{4}})年|{_NUMBER}月{_NUMBER}[日号]")
+_DURATION = re.compile(rf"{_NUMBER}\s*(?:个)?(?:年|天|日|月|小时|周|星期|分钟|工作日|学时|课时)")
 
 
-def asks_quantity(question: str) -> bool:
-    """Whether a question asks for a quantity (how much, how long, 多少, 几年, a share, a limit)."""
-    return bool(_ASKS_QUANTITY.search(question))
+@dataclass(frozen=True)
+class AnswerKind:
+    """A kind of value a question asks for, and how a clause that gives one reads.
+
+    The expected answer type of classic question answering: a clause that states no value of the
+    kind asked ("How old must …?" against a clause with no age) does not answer, however close its
+    words are. The first kind whose `asked` pattern matches is the question's.
+    """
+
+    name: str
+    asked: re.Pattern[str]
+    stated: re.Pattern[str]
+    undated: bool = False  # read the clause with its dates removed (a date is no length of time)
+
+    def stated_in(self, text: str) -> bool:
+        text = _NUMBERING.sub("", text)
+        return bool(self.stated.search(_DATE.sub("", text) if self.undated else text))
 
 
-def states_quantity(text: str) -> bool:
-    """Whether a clause states a quantity, its article and list numbering aside."""
-    return bool(_STATED_QUANTITY.search(_NUMBERING.sub("", text)))
+def _kind(name: str, asked: str, stated: str, undated: bool = False) -> AnswerKind:
+    return AnswerKind(name, re.compile(asked, re.IGNORECASE), re.compile(stated, re.IGNORECASE), undated)
+
+
+ANSWER_KINDS: tuple[AnswerKind, ...] = (
+    _kind(
+        "contact",
+        r"电话|手机号|联系方式|邮箱地址|phone number|telephone|e-?mail address|contact (?:number|details)",
+        r"\d{3,}[-\s]?\d{4,}|@",
+    ),
+    _kind(
+        "share",
+        r"百分之几|百分比|比例|几成|what (?:percentage|percent|share|proportion)",
+        rf"%|百分之|分之|{_NUMBER}成",
+    ),
+    _kind(
+        "age",
+        r"几岁|多少岁|多大|年龄|how old|(?:what|which|minimum|maximum) age|age limit",
+        rf"{_NUMBER}\s*(?:周岁|岁)|years? old",
+    ),
+    _kind(
+        "date",
+        r"哪一?年|几月几[日号]|哪一?天|什么日期|几号|(?:what|which) (?:year|date|day)",
+        rf"{_DATE.pattern}|{_NUMBER}月",
+    ),
+    _kind(
+        "frequency",
+        r"多久.{0,3}一次|几次|多少次|how often|how many times",
+        rf"{_NUMBER}\s*次|每[年月周季日天学]|定期|年度|annual|yearly",
+    ),
+    _kind(
+        "duration",
+        r"多久|多长时间|几年|多少年|几天|多少天|几个月|多少个月|几个?小时|多少个?小时|几周|多少周"
+        r"|how long|how soon|how many (?:years|days|months|hours|weeks|minutes)"
+        r"|how much (?:time|advance notice|notice)|deadline|期限|截止",
+        _DURATION.pattern,
+        undated=True,
+    ),
+    _kind(
+        "money",
+        r"(?=.*(?:多少|how much|minimum|maximum|最高|最低|上限|下限))"
+        r".*(?:钱|资金|经费|费用|学费|工资|薪|补贴|补助|奖学金|赔|罚|价|预算|元"
+        r"|yuan|money|cost|price|fee|tuition|salary|wage|\bpaid\b|\bpay\b|fund|fine|compensation"
+        r"|subsid|allowance|scholarship|budget)",
+        rf"{_NUMBER}\s*(?:万|亿)?元|倍|yuan",
+    ),
+    _kind(
+        "people",
+        r"(?:多少|几)(?:个|名|位)?(?:人|学生|教师|老师|员工|职工|工人|用户|孩子|儿童|从业人员)"
+        r"|how many (?:people|persons|students|teachers|staff|employees|workers|users|children|members)",
+        rf"{_NUMBER}\s*(?:人|名|万人)",
+    ),
+    _kind(
+        "measure",
+        r"多高|多远|多重|多宽|多深|面积|how (?:tall|high|far|heavy|wide|deep)",
+        rf"{_NUMBER}\s*(?:米|公里|千米|厘米|毫米|克|公斤|千克|吨|平方米|亩|公顷)",
+    ),
+    # Any other amount (how many, a limit): any quantity, article and list numbering aside.
+    AnswerKind("quantity", _ASKS_QUANTITY, _STATED_QUANTITY),
+)
+
+
+def asked_kind(question: str) -> AnswerKind | None:
+    """The kind of value a question asks for (an age, a sum of money, a length of time …), if any."""
+    return next((kind for kind in ANSWER_KINDS if kind.asked.search(question)), None)
 
 
 def is_count_question(question: str) -> bool:

@@ -45,8 +45,11 @@ The features of a clause group for a question:
 `Fusion.confidence` is the answerability model: a logistic model over the top
 result's fitted score, its margin over the second result, both cosines,
 how much of the question the top results cover, and whether the question asks
-for a quantity (how much, how long, 多少, 几年) that none of the top results
-states, fitted the same way.
+for a kind of value (an age, a sum of money, a length of time, a date, a share,
+any amount: `index.query.answer.ANSWER_KINDS`) that none of the top results
+states, fitted the same way. Its threshold (`answerable_at`) is set by
+`scripts/fit_fusion.py` so that at most 4% of our answerable questions, held
+out, fall below it.
 """
 
 from __future__ import annotations
@@ -98,7 +101,7 @@ RANKED = 100
 # A score's gap below a signal's best is measured in standard deviations of its top scores, clipped.
 GAP_OF_TOP = 20
 GAP_CLIP = 5.0
-CONFIDENCE_FEATURES: tuple[str, ...] = ("score", "margin", "dense", "cross", "coverage", "quantity_missing")
+CONFIDENCE_FEATURES: tuple[str, ...] = ("score", "margin", "dense", "cross", "coverage", "kind_missing")
 FITTED = Path(__file__).with_name("data") / "fusion.json"
 
 _FULL_DATE = re.compile(

@@ -10,7 +10,7 @@ from index.corpus.model import ClauseGroup
 from index.embedding import Embedder, load_second_embedder
 from index.published import IndexUnavailable, LoadedIndex
 from index.query.analysis import AnalysedQuestion, QuestionAnalyzer
-from index.query.answer import CountAnswer, asked_measure, count_answer, counted_phrase, states_quantity
+from index.query.answer import CountAnswer, asked_measure, count_answer, counted_phrase
 from index.query.fusion import Fusion, GroupPriors, Signals, features
 from index.query.genre import document_genre
 from index.query.signals import DenseSignal, GlossSignal, LexicalSignal
@@ -136,8 +136,12 @@ class Searcher:
             float(signals.dense[first]),
             float(signals.cross[first]) if signals.cross is not None else 0.0,
             float(coverage.max()) if len(coverage) else 0.0,
-            # Asked for an amount, and none of the top clauses states one: likely not answered here.
-            float(asked.asks_quantity and not any(states_quantity(self._groups[i].canonical) for i in top)),
+            # Asked for a kind of value (an age, a sum, a length of time) none of the top clauses
+            # states: likely not answered here, however close their words.
+            float(
+                asked.asks_for is not None
+                and not any(asked.asks_for.stated_in(self._groups[i].canonical) for i in top)
+            ),
         )
         result.confidence = self.fusion.confidence(result.features)
         result.answerable = result.confidence >= self.fusion.answerable_at
