@@ -47,6 +47,7 @@ _NUMBERING = re.compile(
 _NUMBER = rf"(?:\d+(?:\.\d+)?|[{_NUMERALS}亿]+)"
 # A calendar date or year (2021年9月1日, 九月十日, 二〇二二年): when something happens, not how long it lasts.
 _DATE = re.compile(rf"(?:(?:1[89]|20)\d\d|[〇零一二三四五六七八九]{{4}})年|{_NUMBER}月{_NUMBER}[日号]")
+_ASKS_AMOUNT = re.compile(r"多少|how much|minimum|maximum|最高|最低|上限|下限", re.IGNORECASE)
 _DURATION = re.compile(rf"{_NUMBER}\s*(?:个)?(?:年|天|日|月|小时|周|星期|分钟|工作日|学时|课时)")
 
 
@@ -63,14 +64,19 @@ class AnswerKind:
     asked: re.Pattern[str]
     stated: re.Pattern[str]
     undated: bool = False  # read the clause with its dates removed (a date is no length of time)
+    amount: bool = False  # `asked` names only the thing; the question must also ask how much of it
+
+    def asked_in(self, question: str) -> bool:
+        return bool(self.asked.search(question)) and (not self.amount or bool(_ASKS_AMOUNT.search(question)))
 
     def stated_in(self, text: str) -> bool:
         text = _NUMBERING.sub("", text)
         return bool(self.stated.search(_DATE.sub("", text) if self.undated else text))
 
 
-def _kind(name: str, asked: str, stated: str, undated: bool = False) -> AnswerKind:
-    return AnswerKind(name, re.compile(asked, re.IGNORECASE), re.compile(stated, re.IGNORECASE), undated)
+def _kind(name: str, asked: str, stated: str, undated: bool = False, amount: bool = False) -> AnswerKind:
+    flags = re.IGNORECASE
+    return AnswerKind(name, re.compile(asked, flags), re.compile(stated, flags), undated, amount)
 
 
 ANSWER_KINDS: tuple[AnswerKind, ...] = (
@@ -109,11 +115,11 @@ ANSWER_KINDS: tuple[AnswerKind, ...] = (
     ),
     _kind(
         "money",
-        r"(?=.*(?:多少|how much|minimum|maximum|最高|最低|上限|下限))"
-        r".*(?:钱|资金|经费|费用|学费|工资|薪|补贴|补助|奖学金|赔|罚|价|预算|元"
+        r"钱|资金|经费|费用|学费|工资|薪|补贴|补助|奖学金|赔|罚|价|预算|元"
         r"|yuan|money|cost|price|fee|tuition|salary|wage|\bpaid\b|\bpay\b|fund|fine|compensation"
-        r"|subsid|allowance|scholarship|budget)",
+        r"|subsid|allowance|scholarship|budget",
         rf"{_NUMBER}\s*(?:万|亿)?元|倍|yuan",
+        amount=True,
     ),
     _kind(
         "people",
@@ -133,7 +139,7 @@ ANSWER_KINDS: tuple[AnswerKind, ...] = (
 
 def asked_kind(question: str) -> AnswerKind | None:
     """The kind of value a question asks for (an age, a sum of money, a length of time …), if any."""
-    return next((kind for kind in ANSWER_KINDS if kind.asked.search(question)), None)
+    return next((kind for kind in ANSWER_KINDS if kind.asked_in(question)), None)
 
 
 def is_count_question(question: str) -> bool:

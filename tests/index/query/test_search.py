@@ -107,6 +107,7 @@ def test_the_kind_of_value_a_question_asks_for_is_recognised() -> None:
     assert _kind("公司员工超过多少人就得设机构？") == "people" and _kind("珠穆朗玛峰有多高？") == "measure"
     assert _kind("遴选建设几所？") == "quantity" and _kind("What's the maximum class size?") == "quantity"
     assert _kind("当小学老师最低要什么学历？") is None  # the least what, not how much
+    assert _kind("What does the tuition cover?") is None  # money named, no amount asked
     assert _kind("Who approves a new college?") is None and _kind("When does a business need one?") is None
 
 
