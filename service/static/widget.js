@@ -6,7 +6,9 @@
  *   <concord-chat api-key="pk_..."></concord-chat>
  *
  * Attributes: api (the service's base URL; default: where this script came from),
- * api-key (a widget or query key), lang (zh or en; default: the browser's), top-k.
+ * api-key (a widget or query key), lang (zh or en; default: the browser's), top-k,
+ * documents (comma-separated document ids: answer only from these, e.g. on a page about one
+ * document; without it the reader may narrow a conversation to one document from its passages).
  * Theming: CSS variables --concord-accent, --concord-bg, --concord-fg, --concord-muted,
  * --concord-border, --concord-warn, --concord-ok, --concord-font, --concord-radius.
  *
@@ -88,6 +90,11 @@
       openOriginal: (n) => `Open the original at page ${n}`,
       download: (f) => `Download ${f}`,
       pageError: (n, m) => `Page ${n} could not be shown: ${m}`,
+      scopeTo: "Ask only this document",
+      scopeToLabel: (d) => `Ask the next questions only of ${d}`,
+      scoped: "Asking only:",
+      unscope: "Ask all documents",
+      turnScope: (d) => `only in ${d}`,
     },
     zh: {
       title: "文件问答",
@@ -155,6 +162,11 @@
       openOriginal: (n) => `在原文件中打开第 ${n} 页`,
       download: (f) => `下载 ${f}`,
       pageError: (n, m) => `第 ${n} 页无法显示：${m}`,
+      scopeTo: "只问这份文件",
+      scopeToLabel: (d) => `接下来的问题只在 ${d} 中查找`,
+      scoped: "只在以下文件中查找：",
+      unscope: "查找全部文件",
+      turnScope: (d) => `仅限 ${d}`,
     },
   };
 
@@ -245,6 +257,7 @@
       this.turns = [];
       this.busy = false;
       this.objectUrls = new Set(); // page images and originals fetched as blobs, revoked once not shown
+      this.scope = []; // the documents questions are asked of, [{id, title}]; none: all of them
     }
 
     get api() {
@@ -264,12 +277,28 @@
       return TEXT[this.language] || TEXT.en;
     }
 
+    /** The document ids the host page fixed with the `documents` attribute (the reader cannot widen them). */
+    get fixedScope() {
+      return (this.getAttribute("documents") || "").split(",").map((id) => id.trim()).filter(Boolean);
+    }
+
     connectedCallback() {
       this.language = this.getAttribute("lang") || sessionStorage.getItem("concord-chat:lang") || browserLanguage();
       try {
         this.turns = JSON.parse(sessionStorage.getItem(this.storageKey) || "[]");
       } catch {
         this.turns = [];
+      }
+      const fixed = this.fixedScope;
+      if (fixed.length) {
+        this.scope = fixed.map((id) => ({ id, title: "" }));
+      } else {
+        try {
+          const kept = JSON.parse(sessionStorage.getItem(`${this.storageKey}:scope`) || "[]");
+          this.scope = Array.isArray(kept) ? kept.filter((d) => d && typeof d.id === "string") : [];
+        } catch {
+          this.scope = [];
+        }
       }
       this.render();
     }
@@ -303,6 +332,7 @@
       root.append(h("link", { rel: "stylesheet", href: `${STATIC_BASE}widget.css` }));
       this.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t.sources, tabindex: "-1" });
       this.status = h("div", { class: "status", role: "status", "aria-live": "assertive" });
+      this.scopeBar = h("div", { class: "scope-bar" });
       this.input = h("textarea", {
         id: "question",
         rows: "2",
@@ -341,8 +371,37 @@
           h("button", { type: "button", class: "clear", "aria-label": t.clearLabel, onclick: () => this.clear() }, t.clear),
         ),
       );
-      root.append(h("div", { class: "chat", lang: this.language === "zh" ? "zh-CN" : "en", part: "chat" }, header, this.log, this.status, form));
+      root.append(h("div", { class: "chat", lang: this.language === "zh" ? "zh-CN" : "en", part: "chat" }, header, this.log, this.status, this.scopeBar, form));
+      this.renderScope();
       this.renderLog();
+    }
+
+    /** A document's name for people: its title once an answer has shown it, else its id. */
+    scopeNames(scope) {
+      return scope.map((d) => d.title || d.id).join(this.language === "zh" ? "、" : ", ");
+    }
+
+    /** The bar above the question box that says which documents the next question goes to. */
+    renderScope() {
+      this.scopeBar.replaceChildren();
+      if (!this.scope.length) return;
+      this.scopeBar.append(h("span", { class: "scope-label" }, this.t.scoped, " "), h("strong", { class: "scope-names" }, this.scopeNames(this.scope)));
+      if (!this.fixedScope.length) {
+        this.scopeBar.append(" ", h("button", { type: "button", class: "unscope", onclick: () => this.setScope([]) }, this.t.unscope));
+      }
+    }
+
+    /** Ask the next questions only of these documents ([] for all of them); kept for the session. */
+    setScope(scope) {
+      this.scope = scope;
+      try {
+        sessionStorage.setItem(`${this.storageKey}:scope`, JSON.stringify(scope));
+      } catch {
+        // Storage refused: the scope still holds until a reload.
+      }
+      this.renderScope();
+      this.renderLog();
+      this.input.focus();
     }
 
     renderLog() {
@@ -385,7 +444,7 @@
         return;
       }
       this.status.textContent = "";
-      const turn = { question, pending: true };
+      const turn = { question, pending: true, scope: this.scope.slice() };
       this.turns.push(turn);
       this.busy = true;
       this.renderLog();
@@ -395,10 +454,11 @@
         const { status, body, headers } = await this.call("v1/query", {
           method: "POST",
           headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ question, top_k: topK }),
+          body: JSON.stringify(turn.scope.length ? { question, top_k: topK, documents: turn.scope.map((d) => d.id) } : { question, top_k: topK }),
         });
         if (status === 200) {
           turn.response = body;
+          this.learnTitles(body.results || []);
           if (this.input.value.trim() === question) this.input.value = "";
         } else {
           turn.error = this.errorOf(status, body, headers);
@@ -417,6 +477,19 @@
       this.renderLog();
       // The new turn from its question down: the answer and the first sources, not the last passage.
       this.scrollLog("start");
+    }
+
+    /** Put the titles answers show on the scoped documents named only by id (from the attribute). */
+    learnTitles(results) {
+      let learned = false;
+      for (const d of this.scope) {
+        const seen = results.find((group) => group.document.id === d.id);
+        if (!d.title && seen && seen.document.title) {
+          d.title = seen.document.title;
+          learned = true;
+        }
+      }
+      if (learned) this.renderScope();
     }
 
     /** Scroll the log (never the host page) to the start or end of the latest turn. */
@@ -502,6 +575,7 @@
     renderTurn(turn) {
       const t = this.t;
       const article = h("article", { class: "turn" }, h("p", { class: "question" }, turn.question));
+      if (turn.scope && turn.scope.length) article.append(h("p", { class: "turn-scope" }, t.turnScope(this.scopeNames(turn.scope))));
       if (turn.pending) {
         article.append(h("p", { class: "loading", "aria-busy": "true" }, h("span", { class: "spinner", "aria-hidden": "true" }), t.searching));
         return article;
@@ -519,7 +593,7 @@
       }
       article.append(
         h("h3", { class: "sources-title" }, t.sources),
-        h("ol", { class: "passages" }, response.results.map((group) => this.renderPassage(group))),
+        h("ol", { class: "passages" }, response.results.map((group) => this.renderPassage(group, this.canNarrow(response.results)))),
       );
       return article;
     }
@@ -539,7 +613,12 @@
       );
     }
 
-    renderPassage(group) {
+    /** Whether passages offer "ask only this document": their documents differ and the page fixed no scope. */
+    canNarrow(results) {
+      return !this.fixedScope.length && new Set(results.map((group) => group.document.id)).size > 1;
+    }
+
+    renderPassage(group, narrow) {
       const t = this.t;
       const support = group.support;
       const flags = new Set(group.flags);
@@ -556,7 +635,12 @@
 
       const substantive = group.divergences.filter((d) => d.substantive);
       const canonicalSpans = substantive.map((d) => [d.canonical_start, d.canonical_end, "diff", `${shortVariant(d.variant)}: ${d.reading_text || "—"}`, d.canonical_text]);
-      const meta = h("p", { class: "meta" }, h("span", { class: "doc-title" }, group.document.title || group.document.id), group.section_path.length ? [" › ", h("span", { class: "section" }, group.section_path.join(" › "))] : "");
+      const name = group.document.title || group.document.id;
+      const only = this.scope.length === 1 && this.scope[0].id === group.document.id;
+      const scopeButton = narrow && !only
+        ? h("button", { type: "button", class: "scope", "aria-label": t.scopeToLabel(name), onclick: () => this.setScope([{ id: group.document.id, title: group.document.title || "" }]) }, t.scopeTo)
+        : "";
+      const meta = h("p", { class: "meta" }, h("span", { class: "doc-title" }, name), group.section_path.length ? [" › ", h("span", { class: "section" }, group.section_path.join(" › "))] : "", scopeButton ? [" ", scopeButton] : "");
       const details = h(
         "details",
         { class: "readings" },

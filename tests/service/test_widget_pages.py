@@ -445,3 +445,80 @@ def test_an_ofd_reading_cites_its_page_and_shows_its_text(pages_server: PagesSer
     expect(reading.locator("figure.page")).to_have_count(0)
     expect(reading.locator(".source .error")).to_have_count(0)
     context.close()
+
+
+def test_a_conversation_narrowed_to_one_document_and_widened_again(
+    pages_server: PagesServer, browser
+) -> None:
+    """A passage's "Ask only this document" sends the next questions with `documents`, says so above the
+    box and under each question, survives a reload, and "Ask all documents" lifts it; a host page's
+    `documents` attribute fixes the scope with nothing to lift."""
+    from playwright.sync_api import expect
+
+    sent: list[dict] = []
+    context, page = _chat_page(browser, pages_server, 1280, "en-US")
+    page.on("request", lambda r: sent.append(r.post_data_json) if r.url.endswith("/v1/query") else None)
+    chat = page.locator("concord-chat")
+
+    def ask(question: str):
+        asked, turns = len(sent), chat.locator(".turn").count()
+        chat.locator("textarea").fill(question)
+        chat.locator("textarea").press("Enter")
+        expect(chat.locator(".turn")).to_have_count(turns + 1)  # a refused question leaves no turn
+        turn = chat.locator(".turn").last
+        expect(turn.locator(".passage").first).to_be_visible()  # answered, not pending
+        assert len(sent) == asked + 1
+        return turn
+
+    def documents_of(turn) -> set[str]:
+        return set(turn.locator(".passage .doc-title").all_inner_texts())
+
+    question = "每天要做几次？"  # asked of all three documents, several answer in part
+    turn = ask(question)
+    assert len(documents_of(turn)) >= 2, documents_of(turn)
+    assert "documents" not in sent[-1]
+    waste = turn.locator(".passage", has_text="收运").first
+    title = waste.locator(".doc-title").inner_text()
+    waste.locator("button.scope").click()
+    expect(chat.locator(".scope-bar .scope-names")).to_have_text(title)
+    expect(chat.locator("textarea")).to_be_focused()
+
+    turn = ask(question)
+    assert sent[-1]["documents"] == ["waste"]
+    assert documents_of(turn) == {title}
+    expect(turn.locator(".turn-scope")).to_have_text(f"only in {title}")
+    expect(turn.locator("button.scope")).to_have_count(0)  # one document: nothing to narrow to
+    page.screenshot(path=SCREENSHOTS / "widget-scoped-1280.png")
+
+    page.reload()
+    chat.evaluate(
+        "(chat, key) => chat.setAttribute('api-key', key)", pages_server.query_key
+    )  # the page's own
+    expect(chat.locator(".scope-bar .scope-names")).to_have_text(title)  # kept for the session
+    chat.locator(".scope-bar button.unscope").click()
+    expect(chat.locator(".scope-bar")).to_be_hidden()
+    turn = ask(question)
+    assert "documents" not in sent[-1]
+    assert len(documents_of(turn)) >= 2
+
+    # The host page fixes the scope: questions go to that document only, and the reader cannot lift it.
+    page.evaluate(
+        """(key) => {
+            const chat = document.createElement("concord-chat");
+            chat.setAttribute("api-key", key);
+            chat.setAttribute("documents", "forest");
+            document.body.replaceChildren(chat);
+        }""",
+        pages_server.query_key,
+    )
+    expect(chat.locator(".scope-bar .scope-names")).to_have_text(
+        "forest"
+    )  # its title once an answer shows it
+    expect(chat.locator(".scope-bar button.unscope")).to_have_count(0)
+    turn = ask(question)
+    assert sent[-1]["documents"] == ["forest"]
+    forest = documents_of(turn)
+    assert len(forest) == 1
+    expect(chat.locator(".scope-bar .scope-names")).to_have_text(forest.pop())
+    expect(turn.locator("button.scope")).to_have_count(0)
+    context.close()
