@@ -591,9 +591,10 @@
         article.append(h("p", { class: "empty" }, t.noResults));
         return article;
       }
+      const narrow = this.canNarrow(response.results);
       article.append(
         h("h3", { class: "sources-title" }, t.sources),
-        h("ol", { class: "passages" }, response.results.map((group) => this.renderPassage(group, this.canNarrow(response.results)))),
+        h("ol", { class: "passages" }, response.results.map((group) => this.renderPassage(group, narrow))),
       );
       return article;
     }
