@@ -59,7 +59,8 @@ def _with_errors(schema: dict[str, Any], open_mode: bool) -> dict[str, Any]:
             if "requestBody" in operation or operation.get("parameters"):
                 codes.add(422)
             if "requestBody" in operation:
-                codes.add(400)
+                # Any body may be unreadable, and any body past the limit is refused while it streams.
+                codes |= {400, 413}
             if any(p.get("in") == "path" for p in operation.get("parameters", [])):
                 codes.add(404)
             codes.add(500)
