@@ -33,8 +33,12 @@ from index.retrieval.glosses import EnglishAnalyzer
 from index.retrieval.homophones import Homophones
 from index.retrieval.lexical import ChineseTokenizer, Concept
 
+# "When" asks for a time where it opens the question or one of its clauses ("When does …", "…, and
+# when"); inside a sentence it is a conjunction ("may workers refuse when the boss orders …").
 ASKS_WHEN = re.compile(
-    r"\bwhen\b|\bwhat (?:date|day|year)\b|什么时候|何时|哪天|哪一天|哪年|日期|几月几日", re.IGNORECASE
+    r"(?:^|[,;:.?!]\s*|\b(?:and|or|but|so|then)\s+)when\b|\b(?:by|since|until|till) when\b|\bwhen\s*\?|\bwhat (?:date|day|year)\b"
+    r"|什么时候|何时|哪天|哪一天|哪年|日期|几月几日",
+    re.IGNORECASE,
 )
 # A title must be at least half named, and name one document better than any other, to count.
 TITLE_SHARE_AT_LEAST = 0.5
@@ -110,7 +114,9 @@ class QuestionAnalyzer:
             if analysed.untranslated:
                 analysed.untranslated_concepts = self.english.concepts(" ".join(analysed.untranslated))
         if len(self.title_words) >= 2:
-            analysed.named_document = self._named_document(set(self.tokenizer.tokens(text)) | set(stems))
+            analysed.named_document = self._named_document(
+                set(self.tokenizer.tokens(text)) | set(stems), text
+            )
         return analysed
 
     def _concepts(self, text: str, expansion: Expansion) -> list[Concept]:
@@ -127,11 +133,14 @@ class QuestionAnalyzer:
             found.append(Concept([t for term in terms for t in self.tokenizer.tokens(term)], weight))
         return found
 
-    def _named_document(self, asked: set[str]) -> tuple[str, float] | None:
+    def _named_document(self, asked: set[str], text: str) -> tuple[str, float] | None:
         """The document whose title the question names best (at least half its words), if one stands out."""
         shares = sorted(
             (
-                (sum(1 for forms in words if asked & set(forms)) / len(words), document)
+                (
+                    sum(_names_title_word(words, i, asked, text) for i in range(len(words))) / len(words),
+                    document,
+                )
                 for document, words in self.title_words.items()
                 if words
             ),
@@ -144,6 +153,21 @@ class QuestionAnalyzer:
         ):
             return None
         return shares[0][1], shares[0][0]
+
+
+def _names_title_word(words: list[list[str]], position: int, asked: set[str], text: str) -> bool:
+    """Whether a question names a title's word: among its words or stems, or written inside a longer
+    word the tokenizer keeps whole (高等教育法 names 高等教育 and 法; a one-character word only with
+    the title word before it, or every 法 would name a law)."""
+    forms = words[position]
+    if asked & set(forms):
+        return True
+    chinese = forms[0]
+    if not chinese or not all(is_cjk(ch) for ch in chinese):
+        return False
+    if len(chinese) == 1:
+        return position > 0 and words[position - 1][0] + chinese in text
+    return chinese in text
 
 
 def untranslated_words(question: str, expansion: Expansion) -> tuple[list[str], float]:

@@ -142,6 +142,16 @@ ENGLISH_STOPWORDS = frozenset(
 )
 
 
+# The adverb particles of English phrasal verbs ("beat up", "shut down", "hand over"): a stopword alone,
+# but a phrase that ends in one means something its first word does not.
+_PARTICLES = frozenset(["up", "out", "off", "down", "over", "away", "back"])
+
+
+def _phrasal_verb(words: list[str]) -> bool:
+    """A content word and its particle ("beat up"), looked up whole though the particle is a stopword."""
+    return len(words) >= 2 and words[-1] in _PARTICLES and not set(words[:-1]) & ENGLISH_STOPWORDS
+
+
 def lemma(word: str) -> str:
     """A crude English singular: enough to match glossary and dictionary entries."""
     if len(word) > 4 and word.endswith("ies"):
@@ -261,7 +271,11 @@ class QueryExpander:
             for size in range(min(_MAX_PHRASE_WORDS, len(words) - i), 0, -1):
                 phrase = " ".join(words[i : i + size])
                 edges = {words[i], words[i + size - 1]}
-                if edges & ENGLISH_STOPWORDS and phrase not in self.glossary:
+                if (
+                    edges & ENGLISH_STOPWORDS
+                    and phrase not in self.glossary
+                    and not _phrasal_verb(words[i : i + size])
+                ):
                     continue
                 hit = self._lookup(phrase)
                 if hit:

@@ -59,3 +59,40 @@ def test_a_search_tokenises_once_and_scores_each_token_once_per_index(
         assert calls["scored"] and len(calls["scored"]) == len(set(calls["scored"])), (
             "a token was scored twice"
         )
+
+
+def test_when_asks_for_a_time_only_where_it_opens_the_question_or_a_clause() -> None:
+    """Pure logic: "when" inside a sentence is a conjunction, and a date there answers nothing."""
+    from index.query.analysis import ASKS_WHEN
+
+    asking = [
+        "When did the law come into force?",
+        "And when was it issued?",
+        "Since when?",
+        "它是哪天开始施行的？",
+    ]
+    not_asking = [
+        "Can workers refuse when the boss orders something dangerous?",
+        "is there a probation period when someone starts teaching",
+        "How must a school respond when a student is bullied?",
+    ]
+    assert [bool(ASKS_WHEN.search(q)) for q in asking] == [True] * len(asking)
+    assert [bool(ASKS_WHEN.search(q)) for q in not_asking] == [False] * len(not_asking)
+
+
+def test_a_title_written_as_one_word_names_its_document(built_index, embedder) -> None:
+    """高等教育法 is one token to the tokenizer; the title's words 高等教育 and 法 are inside it."""
+    from index.published import LoadedIndex
+
+    config, _ = built_index
+    index = LoadedIndex.load(config.index_dir, embedder.model_id)
+    index.title_words = {
+        "higher": [["高等教育", "higher", "educ"], ["法", "law"]],
+        "teachers": [["教师", "teacher"], ["法", "law"]],
+    }  # two titles, as pure data: the analysis reads nothing else
+    searcher = Searcher(index, embedder)
+    assert searcher.analyse("高等教育法是哪天开始施行的？").named_document == ("higher", 1.0)
+    assert searcher.analyse("按教师法，教师工资不低于谁？").named_document == ("teachers", 1.0)
+    # A lone 法 inside another word names no law; 教师 alone names half a title, and only one.
+    assert searcher.analyse("这个方法好吗？").named_document is None
+    assert searcher.analyse("教师的办法有哪些？").named_document == ("teachers", 0.5)

@@ -58,3 +58,14 @@ def test_a_malformed_glossary_line_is_reported(tmp_path: Path) -> None:
     path.write_text("housing 住房\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"g\.tsv:1"):
         load_glossary(path)
+
+
+def test_a_phrasal_verb_is_looked_up_whole_though_its_particle_is_a_stopword() -> None:
+    lexicon = {"beat up": ["殴打"], "beat": ["打赢"], "shut down": ["关闭"]}
+    expander = QueryExpander({}, lexicon)
+    assert [m[:2] for m in expander.expand("What happens to someone who beats up a teacher?").matched] == [
+        ("beat up", ["殴打"])
+    ]
+    assert expander.expand("Can they shut down a shop?").terms == {"关闭": 0.5}
+    # A stopword before the particle is no phrasal verb: "it up" is looked up as nothing.
+    assert expander.expand("Look it up").terms == {}
