@@ -36,7 +36,8 @@ from index.retrieval.lexical import ChineseTokenizer, Concept
 # "When" asks for a time where it opens the question or one of its clauses ("When does …", "…, and
 # when"); inside a sentence it is a conjunction ("may workers refuse when the boss orders …").
 ASKS_WHEN = re.compile(
-    r"(?:^|[,;:.?!]\s*|\b(?:and|or|but|so|then)\s+)when\b|\b(?:by|since|until|till) when\b|\bwhen\s*\?|\bwhat (?:date|day|year)\b"
+    r"(?:^|[,;:.?!]\s*|\b(?:and|or|but|so|then)\s+)when\b|\b(?:by|since|until|till) when\b|\bwhen\s*\?"
+    r"|\bwhat (?:date|day|year)\b"
     r"|什么时候|何时|哪天|哪一天|哪年|日期|几月几日",
     re.IGNORECASE,
 )
