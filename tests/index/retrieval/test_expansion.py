@@ -67,5 +67,5 @@ def test_a_phrasal_verb_is_looked_up_whole_though_its_particle_is_a_stopword() -
         ("beat up", ["殴打"])
     ]
     assert expander.expand("Can they shut down a shop?").terms == {"关闭": 0.5}
-    # A stopword before the particle is no phrasal verb: "it up" is looked up as nothing.
-    assert expander.expand("Look it up").terms == {}
+    # A stopword before the particle is no phrasal verb: "it up" is not looked up, even where an entry has it.
+    assert QueryExpander({}, {"it up": ["它"]}).expand("Look it up").terms == {}
