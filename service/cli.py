@@ -124,11 +124,17 @@ def run_jobs(settings: Settings, corpus, job_id: str, wait: bool = True, embedde
             print(f"job {job_id} queued; {where} is running jobs and will take it (concord jobs shows it)")
             return 0
         print(f"job {job_id} queued; {where} is running jobs, waiting for it", file=sys.stderr)
-        while (job := corpus.db.job(job_id)) is not None and job.status not in ("succeeded", "failed"):
-            if job.stage:
-                bar(job.stage, job.done, job.total)
-            time.sleep(0.5)
-        bar.close()
+        try:
+            while (job := corpus.db.job(job_id)) is not None and job.status not in ("succeeded", "failed"):
+                if job.stage:
+                    bar(job.stage, job.done, job.total)
+                time.sleep(0.5)
+                # A holder that stops (a server shut down) leaves the lease free: take the work
+                # over rather than wait for nobody.
+                if corpus.db.lease_holder() is None:
+                    runner.run_pending()
+        finally:
+            bar.close()
     return _print_job(corpus.db.job(job_id))
 
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from tests.helpers import ROOT, SEEDS
@@ -102,3 +103,53 @@ def test_serve_refuses_to_open_a_keyless_api_to_the_network(tmp_path: Path) -> N
     assert result.returncode == 2
     assert "no API keys are configured" in result.stderr and "CONCORD_API_KEYS" in result.stderr
     assert not (tmp_path / "concord.db").exists()  # refused before touching anything
+
+
+def test_add_while_another_process_holds_the_lease_queues_or_waits_and_takes_over(tmp_path: Path) -> None:
+    from service.runtime import open_corpus
+    from service.settings import Settings
+    from tests.helpers import MODELS
+
+    env = {
+        "CONCORD_VAR_DIR": str(tmp_path / "var"),
+        "CONCORD_MODELS_DIR": str(MODELS),
+        "CONCORD_SEEDS_DIR": "",
+    }
+    notice = tmp_path / "notice.txt"
+    notice.write_text("关于做好校园安全工作的通知\n一、各学校每学期开展两次消防演练。\n", encoding="utf-8")
+    # This test process plays a server that holds the rebuild lease (and so runs the jobs).
+    other = open_corpus(Settings(var_dir=tmp_path / "var", models_dir=MODELS, seeds_dir=None)).db
+    assert other.acquire_lease(seconds=600)
+    try:
+        queued = _concord("add", str(notice), cwd=tmp_path, extra_env=env)
+        assert queued.returncode == 0, queued.stderr
+        assert "queued" in queued.stdout and "will take it" in queued.stdout
+        assert [job.status for job in other.jobs()] == ["queued"]
+
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "add", "--wait", str(notice)],
+            cwd=tmp_path,
+            env={
+                **{k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")},
+                "PYTHONPATH": str(ROOT),
+                **env,
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 120
+        while len(other.jobs()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(1.5)
+        assert waiting.poll() is None  # still waiting for the holder
+    finally:
+        other.release_lease()  # the holder stops without running anything
+    out, err = waiting.communicate(timeout=300)
+    assert waiting.returncode == 0, err
+    assert "waiting for it" in err
+    # it took both queued jobs over: the first stored and published the notice, its own found it stored
+    assert "notice.txt: byte-identical to stored variant" in out, out
+    first, second = sorted(other.jobs(), key=lambda job: job.created_at)
+    assert (first.status, second.status) == ("succeeded", "succeeded")
+    assert first.result["generation"] == 1 and first.result["documents"] == 1, first.result
