@@ -41,7 +41,7 @@ from index.retrieval.lexical import ChineseTokenizer, LexicalIndex
 from index.vectors import EMBEDDED, VectorBackend, VectorBatch, VectorConfig, VectorStore, open_backend
 
 # Bump when segmentation or collation changes what a cached collation holds.
-COLLATION_CACHE_VERSION = 5
+COLLATION_CACHE_VERSION = 6
 # A reading this different from the canonical wording gets a vector of its own,
 # so a question worded like one variant still finds the group.
 DISTINCT_READING_SIMILARITY = 90.0

@@ -11,7 +11,10 @@ article.
 
 Clauses longer than the budget are split at paragraph ends first, then on
 Chinese sentence ends with langchain-text-splitters. A YAML front-matter
-block at the top of a file is metadata and yields no clause.
+block at the top of a file is metadata and yields no clause, and neither does
+a page-number line a text export carried over from its pages ("— 3 —",
+"第3页 共12页", Word's PAGE field left as text): the sentence it interrupts is
+joined across it, as across a blank line.
 """
 
 from __future__ import annotations
@@ -56,6 +59,16 @@ _TITLE_END = re.compile(r"[。；;]")
 # line (an issuing office, a document title) rather than wrapped body text.
 _SHORT_LINE = 20
 _HEADING_TITLE_MAX = 30
+# A page number on a line of its own. A bare number counts only after a Word page field (PAGE,
+# NUMPAGES) left as text: alone it may be a table cell.
+_PAGE_FIELD = re.compile(r"^(?:PAGE|NUMPAGES|SECTIONPAGES)(?:\s*\\\*\s*[A-Za-z]+)*\s*(\d{1,4})?$")
+_PAGE_NUMBER = re.compile(
+    r"^(?:[-—–~·]+\s*\d{1,4}\s*[-—–~·]+"
+    r"|第\s*\d{1,4}\s*页(?:\s*[,/]?\s*共\s*\d{1,4}\s*页)?"
+    r"|共\s*\d{1,4}\s*页\s*[,/]?\s*第\s*\d{1,4}\s*页"
+    r"|[Pp]age\s+\d{1,4}(?:\s+of\s+\d{1,4})?)$"
+)
+_BARE_NUMBER = re.compile(r"^\d{1,4}$")
 
 
 @dataclass
@@ -127,12 +140,24 @@ def _lines(normalized: NormalizedText) -> list[_Unit]:
     position = 0
     lines = normalized.text.split("\n")
     skip = _front_matter_lines(lines)
+    after_page_field = False
     for number, line in enumerate(lines):
         if line and number >= skip:
-            level, marker = marker_of(line)
-            units.append(_Unit(line, list(range(position, position + len(line))), level, marker))
+            furniture = _is_page_number(line, after_page_field)
+            after_page_field = bool(_PAGE_FIELD.match(line.strip()))
+            if not furniture:
+                level, marker = marker_of(line)
+                units.append(_Unit(line, list(range(position, position + len(line))), level, marker))
         position += len(line) + 1
     return units
+
+
+def _is_page_number(line: str, after_page_field: bool) -> bool:
+    """A line that numbers a page rather than saying anything (see the module docstring)."""
+    line = line.strip()
+    return bool(
+        _PAGE_FIELD.match(line) or _PAGE_NUMBER.match(line) or (after_page_field and _BARE_NUMBER.match(line))
+    )
 
 
 def _front_matter_lines(lines: list[str]) -> int:

@@ -112,3 +112,28 @@ def test_front_matter_is_metadata_not_clauses() -> None:
     assert not any("effective_date" in c.text or c.text.startswith("id=") for c in clauses)
     assert clauses[0].location.line_start > 12  # after the --- block
     assert clauses[0].text == "中华人民共和国未成年人保护法"
+
+
+def test_page_numbers_a_text_export_carried_over_are_not_clauses() -> None:
+    text = (
+        "1.培育建设一批职教集团。培育建设30个由政府、\n— 2 —\n行业、企业等多方参与的职教集团。\n"
+        "第 3 页 共 12 页\n2.下一项。\nPage 4 of 12\n3.再下一项。\nPAGE  \n5\n"
+    )
+    clauses = Segmenter().clauses(_variant(text))
+    assert [c.text for c in clauses] == [
+        "1.培育建设一批职教集团。培育建设30个由政府、行业、企业等多方参与的职教集团。",
+        "2.下一项。",
+        "3.再下一项。",
+    ]
+    # the clause joined across the page number still points at its own lines
+    assert (clauses[0].location.line_start, clauses[0].location.line_end) == (1, 3)
+
+
+def test_a_bare_number_line_is_kept_unless_a_page_field_precedes_it() -> None:
+    table = "各市州建设数量如下。\n长沙\n12\n株洲\n8\n"
+    assert "12" in "".join(c.text for c in Segmenter().clauses(_variant(table)))
+
+
+def test_the_real_statute_ends_without_its_page_field() -> None:
+    last = [c for c in _statute(source="china-laws") if c.section_path[-1:] == ("第一百一十九条",)]
+    assert [c.text for c in last] == ["第一百一十九条本法自2002年11月1日起施行。"]
