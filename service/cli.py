@@ -183,6 +183,16 @@ def _print_job(job) -> int:
     return 0
 
 
+def _wait_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--wait",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="when a server is running the jobs, wait until it has run this one (the default), or "
+        "--no-wait to return once the job is queued",
+    )
+
+
 def _open(settings: Settings):
     from service.runtime import open_corpus
 
@@ -432,26 +442,20 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument(
         "--document", help="attach to this document id (created when new); default: decided by the text"
     )
-    add.add_argument(
-        "--wait", action="store_true", help="when a server is running the jobs, wait for this one"
-    )
+    _wait_option(add)
     add.set_defaults(handler=cmd_add)
 
     remove = commands.add_parser("remove", help="remove a document, or one of its variants, and rebuild")
     remove.add_argument("document")
     remove.add_argument("variant", nargs="?")
-    remove.add_argument(
-        "--wait", action="store_true", help="when a server is running the jobs, wait for this one"
-    )
+    _wait_option(remove)
     remove.set_defaults(handler=cmd_remove)
 
     move = commands.add_parser("move", help="move a variant to another document and rebuild")
     move.add_argument("document")
     move.add_argument("variant")
     move.add_argument("--to", required=True, help="the document id to move it to (created when new)")
-    move.add_argument(
-        "--wait", action="store_true", help="when a server is running the jobs, wait for this one"
-    )
+    _wait_option(move)
     move.set_defaults(handler=cmd_move)
 
     for name, handler, help_text in (
@@ -460,16 +464,12 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=help_text)
         command.add_argument("entry", help="the trash entry id")
-        command.add_argument(
-            "--wait", action="store_true", help="when a server is running the jobs, wait for this one"
-        )
+        _wait_option(command)
         command.set_defaults(handler=handler)
 
     retry = commands.add_parser("retry", help="run a failed upload again with the files it staged")
     retry.add_argument("job", help="the failed job's id (concord jobs --status failed lists them)")
-    retry.add_argument(
-        "--wait", action="store_true", help="when a server is running the jobs, wait for this one"
-    )
+    _wait_option(retry)
     retry.set_defaults(handler=cmd_retry)
 
     trash = commands.add_parser("trash", help="list removed documents and variants that can be restored")

@@ -105,7 +105,9 @@ def test_serve_refuses_to_open_a_keyless_api_to_the_network(tmp_path: Path) -> N
     assert not (tmp_path / "concord.db").exists()  # refused before touching anything
 
 
-def test_add_while_another_process_holds_the_lease_queues_or_waits_and_takes_over(tmp_path: Path) -> None:
+def test_add_while_another_process_holds_the_lease_waits_and_takes_over_or_only_queues(
+    tmp_path: Path,
+) -> None:
     from service.runtime import open_corpus
     from service.settings import Settings
     from tests.helpers import MODELS
@@ -121,13 +123,13 @@ def test_add_while_another_process_holds_the_lease_queues_or_waits_and_takes_ove
     other = open_corpus(Settings(var_dir=tmp_path / "var", models_dir=MODELS, seeds_dir=None)).db
     assert other.acquire_lease(seconds=600)
     try:
-        queued = _concord("add", str(notice), cwd=tmp_path, extra_env=env)
+        queued = _concord("add", "--no-wait", str(notice), cwd=tmp_path, extra_env=env)
         assert queued.returncode == 0, queued.stderr
         assert "queued" in queued.stdout and "will take it" in queued.stdout
         assert [job.status for job in other.jobs()] == ["queued"]
 
         waiting = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "add", "--wait", str(notice)],
+            [sys.executable, "-m", "service.cli", "add", str(notice)],
             cwd=tmp_path,
             env={
                 **{k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")},

@@ -233,10 +233,10 @@ def _arrive_by_cli(
     for name, data in files:
         (workdir / name).write_bytes(data)
         paths.append(str(workdir / name))
-    # the test's own server runs jobs too and may take this one first: --wait makes the
-    # command report what was stored whichever process runs it
+    # the test's own server runs jobs too and may take this one first: the command waits for it
+    # and reports what was stored whichever process ran it
     added = subprocess.run(
-        [sys.executable, "-m", "service.cli", "add", "--wait", *paths],
+        [sys.executable, "-m", "service.cli", "add", *paths],
         cwd=ROOT,
         env=concord_env(env.settings),
         capture_output=True,
