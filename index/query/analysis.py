@@ -45,8 +45,8 @@ ASKS_WHEN = re.compile(
 # 包不包括, 是指什么): answered by a clause that defines (see `index.query.fusion.DEFINES`).
 ASKS_DEFINITION = re.compile(
     r"\b(?:counts?|counted|qualif(?:y|ies))\s+as\b|\bmean\b|\bmeant\b|\bmeaning\s+of\b"
-    r"|\bmeans\s*(?:\?|$)|\brefers?\s+to\b|\bdefin\w*|\bthe\s+term\b|\bincludes?\b|\bincluding\b"
-    r"|\bregarded\s+as\b|\bconsidered\s+(?:a|an|as)\b|\bfalls?\s+under\b"
+    r"|\bmeans\s*(?:\?|$)|\brefers?\s+to\b|\bdefin\w*|\bthe\s+term\b|\bincludes?\b|\bincluding\b|\bregarded\s+as\b|\bconsidered\s+(?:a|an|as)\b"
+    r"|\bfalls?\s+under\b"
     r"|是指|指的是|指什么|指哪些|什么是|什么意思|含义|定义|范围|包括哪些|包不包括|包括不包括|是否包括|算不算"
     r"|属不属于|是否属于|所称",
     re.IGNORECASE,
