@@ -41,16 +41,6 @@ ASKS_WHEN = re.compile(
     r"|什么时候|何时|哪天|哪一天|哪年|日期|几月几日",
     re.IGNORECASE,
 )
-# Asks what a term means or covers ("Who counts as a minor?", "Does the term … include …",
-# 包不包括, 是指什么): answered by a clause that defines (see `index.query.fusion.DEFINES`).
-ASKS_DEFINITION = re.compile(
-    r"\b(?:counts?|counted|qualif(?:y|ies))\s+as\b|\bmean\b|\bmeant\b|\bmeaning\s+of\b"
-    r"|\bmeans\s*(?:\?|$)|\brefers?\s+to\b|\bdefin\w*|\bthe\s+term\b|\bincludes?\b|\bincluding\b|\bregarded\s+as\b|\bconsidered\s+(?:a|an|as)\b"
-    r"|\bfalls?\s+under\b"
-    r"|是指|指的是|指什么|指哪些|什么是|什么意思|含义|定义|范围|包括哪些|包不包括|包括不包括|是否包括|算不算"
-    r"|属不属于|是否属于|所称",
-    re.IGNORECASE,
-)
 # A title must be at least half named, and name one document better than any other, to count.
 TITLE_SHARE_AT_LEAST = 0.5
 
@@ -68,7 +58,6 @@ class AnalysedQuestion:
     untranslated_concepts: list[Concept] = field(default_factory=list)  # their stems, scored on the glosses
     translated_share: float = 1.0  # of its English content words (a lexicon match counts half)
     asks_when: bool = False
-    asks_definition: bool = False  # what a term means or covers
     asks_count: bool = False
     asks_for: AnswerKind | None = None  # the kind of value it asks for (an age, a sum, a length of time …)
     asks_genre: Genre = ""  # the kind of document it says it is about ("the notice", 本法), if any
@@ -117,7 +106,6 @@ class QuestionAnalyzer:
             concepts=self._concepts(text, expansion),
             english_concepts=[Concept([stem]) for stem in dict.fromkeys(stems)],
             asks_when=bool(ASKS_WHEN.search(text)),
-            asks_definition=bool(ASKS_DEFINITION.search(text)),
             asks_count=is_count_question(text),
             asks_for=asked_kind(text),
             asks_genre=asked_genre(text),

@@ -40,11 +40,7 @@ The features of a clause group for a question:
   scaled like the whole-clause signals: the one sentence of a long clause that
   answers is not diluted by the rest. Measured on held-out folds (the mean of
   six assignments of our questions to folds), these and the coverage columns
-  lifted hit@1 over our sets from 0.851 to 0.875 (README "Levers");
-- `definition`: the question asks what a term means or covers and the group
-  defines one, in the drafting markers of Chinese laws and notices (本法所称 …
-  是指, (含 …, 下同), 以下简称, 统称): "Who counts as a minor under the law?"
-  wants the law's definitions article, not the articles that use the word.
+  lifted hit@1 over our sets from 0.851 to 0.875 (README "Levers").
 
 `Fusion.confidence` is the answerability model: a logistic model over the top
 result's fitted score, its margin over the second result, both cosines,
@@ -99,7 +95,6 @@ FEATURES: tuple[str, ...] = (
     "cross_sentence",
     "cross_sentence_gap",
     "cross_sentence_rank",
-    "definition",
 )
 # Ranks past this many count as no rank (their reciprocal is ~0 anyway); keeps the sort partial.
 RANKED = 100
@@ -113,9 +108,6 @@ _FULL_DATE = re.compile(
     r"\d{4}年\d{1,2}月\d{1,2}日|[〇零一二三四五六七八九]{4}年[一二三四五六七八九十]{1,2}月[一二三四五六七八九十]{1,3}日"
 )
 
-# How Chinese drafting defines a term: 本法所称X是指, X系指, (含X, 下同), (以下简称X), 统称X.
-DEFINES = re.compile(r"所称|是指|系指|指的是|下同|以下简称|统称")
-
 
 @dataclass(frozen=True)
 class GroupPriors:
@@ -126,7 +118,6 @@ class GroupPriors:
     dated: np.ndarray  # it carries a full date
     document: np.ndarray  # its document's id
     genre: np.ndarray  # its document's genre ("law", "notice" or "")
-    defines: np.ndarray | None = None  # it defines a term (None: no group does)
 
     @classmethod
     def of(cls, groups: list[ClauseGroup], genres: dict[str, Genre] | None = None) -> GroupPriors:
@@ -137,7 +128,6 @@ class GroupPriors:
             dated=np.array([bool(_FULL_DATE.search(g.canonical)) for g in groups], dtype=bool),
             document=np.array([g.document for g in groups], dtype=object),
             genre=np.array([genres.get(g.document, "") for g in groups], dtype=object),
-            defines=np.array([bool(DEFINES.search(g.canonical)) for g in groups], dtype=bool),
         )
 
     @cached_property
@@ -176,9 +166,6 @@ def features(question: AnalysedQuestion, priors: GroupPriors, signals: Signals) 
         else np.zeros(count, np.float32)
     )
     date = priors.dated & question.asks_when
-    definition = (
-        priors.defines & question.asks_definition if priors.defines is not None else np.zeros(count, bool)
-    )
     title = np.zeros(count, np.float32)
     if question.named_document is not None:
         document, share = question.named_document
@@ -219,7 +206,6 @@ def features(question: AnalysedQuestion, priors: GroupPriors, signals: Signals) 
             date * np.maximum(title, genre_match > 0),
             *covered,
             *by_sentence,
-            definition,
         ]
     ).astype(np.float32)
 

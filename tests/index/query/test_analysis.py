@@ -80,29 +80,6 @@ def test_when_asks_for_a_time_only_where_it_opens_the_question_or_a_clause() -> 
     assert [bool(ASKS_WHEN.search(q)) for q in not_asking] == [False] * len(not_asking)
 
 
-def test_a_question_about_what_a_term_means_or_covers_asks_for_a_definition() -> None:
-    """Pure logic: the question side of the `definition` feature."""
-    from index.query.analysis import ASKS_DEFINITION
-
-    asking = [
-        "Who counts as a minor under the law?",
-        "Does the term vocational colleges include technical schools?",
-        "What does 'personal information' mean?",
-        "What is the definition of a production and business unit?",
-        "个人信息是指什么？",
-        "本法所称的高等学校包不包括成人高校？",
-        "网吧算不算娱乐场所？",
-    ]
-    not_asking = [
-        "How will the spirit's meaning be spread through the media?",
-        "By what means can a consumer complain?",
-        "When did the law come into force?",
-        "学校每学期要开展几次消防演练？",
-    ]
-    assert [bool(ASKS_DEFINITION.search(q)) for q in asking] == [True] * len(asking)
-    assert [bool(ASKS_DEFINITION.search(q)) for q in not_asking] == [False] * len(not_asking)
-
-
 def test_a_title_written_as_one_word_names_its_document(built_index, embedder) -> None:
     """高等教育法 is one token to the tokenizer; the title's words 高等教育 and 法 are inside it."""
     from index.published import LoadedIndex

@@ -73,38 +73,6 @@ def test_date_title_and_genre_features_follow_the_question() -> None:
     assert _column(notice_when, "date_named").tolist() == [0.0, 0.0, 1.0]
 
 
-def test_the_definition_feature_marks_defining_clauses_for_a_question_that_asks_what_a_term_means() -> None:
-    from index.corpus.model import ClauseGroup, Support
-
-    def group(text: str) -> ClauseGroup:
-        return ClauseGroup(
-            id=text[:4],
-            canonical=text,
-            canonical_variant="a",
-            section_path=(),
-            kind="item",
-            readings=[],
-            support=Support(["a"], 1, 1),
-            document="law",
-        )
-
-    groups = [
-        group("第二条本法所称未成年人是指未满十八周岁的公民。"),
-        group("职业院校(含技工院校,下同)办学能力进一步提升。"),
-        group("第三条未成年人享有生存权、发展权、受保护权、参与权等权利。"),
-    ]
-    priors = GroupPriors.of(groups)
-    assert priors.defines.tolist() == [True, True, False]
-    signals = Signals(dense=np.array([0.5, 0.5, 0.5]), lexical=np.zeros(3))
-    asked = features(_question(asks_definition=True), priors, signals)
-    assert _column(asked, "definition").tolist() == [1.0, 1.0, 0.0]
-    assert not _column(features(_question(), priors, signals), "definition").any()
-    # priors made without the column (an older caller) give none
-    assert not _column(
-        features(_question(asks_definition=True), _priors(["a"] * 3), signals), "definition"
-    ).any()
-
-
 def test_untranslated_english_weighs_the_glosses_by_what_went_untranslated() -> None:
     signals = Signals(dense=np.ones(2), lexical=np.zeros(2), glosses=np.array([2.0, 1.0]))
     half = features(_question(translated_share=0.5), _priors(["a", "a"]), signals)
