@@ -273,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         "answerable flagged": f"{flagged}/{len(items)}",
         "answerable flagged share": round(flagged / len(items), 3),
         "threshold flags at most": FLAGGED_SHARE,
+        # threshold-free: how often an answerable question's held-out logit beats an unanswerable one's
+        "auc": round(float((logits[y == 1][:, None] > logits[y == 0][None, :]).mean()), 3),
     }
     print(f"held-out answerability {json.dumps(report['answerability'])}")
 
