@@ -69,6 +69,8 @@
         500: "The service failed while answering. Try again; if it keeps failing, give the request id to an administrator.",
         emptyQuestion: "Please type a question first.",
         other: "The service refused the question:",
+        scopeGone: (d) => `${d} is no longer in the collection (it may have been removed).`,
+        scopeGoneFixed: (d) => `${d} is no longer in the collection; this page asks only of it.`,
       },
       keyLabel: "Access key",
       keySave: "Use key",
@@ -141,6 +143,8 @@
         500: "服务回答时出错。请重试；如仍失败，请把请求编号交给管理员。",
         emptyQuestion: "请先输入问题。",
         other: "服务拒绝了这个问题：",
+        scopeGone: (d) => `${d} 已不在文件库中（可能已被删除）。`,
+        scopeGoneFixed: (d) => `${d} 已不在文件库中；本页只在该文件中查找。`,
       },
       keyLabel: "访问密钥",
       keySave: "使用密钥",
@@ -534,6 +538,7 @@
         kind: String(status),
         status,
         message: error.message || (body && body.detail) || "",
+        code: error.code || "",
         requestId: error.request_id || (headers && headers.get("X-Request-ID")) || "",
         retryAfter: headers && headers.get("Retry-After"),
       };
@@ -566,6 +571,21 @@
         return;
       }
       if (error.status === 403) return this.showStatus(`${e[403]} ${error.message}`);
+      if (error.code === "unknown_document" && this.scope.length) {
+        // The document the conversation was narrowed to was removed since: say so in words, and
+        // offer to ask the same question of every document (unless the host page fixed the scope).
+        const gone = this.scopeNames(this.scope);
+        if (this.fixedScope.length) return this.showStatus(e.scopeGoneFixed(gone));
+        const widen = h("button", {
+          type: "button",
+          class: "unscope",
+          onclick: () => {
+            this.setScope([]);
+            this.ask(question);
+          },
+        }, this.t.unscope);
+        return this.showStatus(e.scopeGone(gone), widen);
+      }
       if (error.status === 429) return this.showStatus(e[429](error.retryAfter || "?"), retry);
       if (error.status === 503) return this.showStatus(e[503], retry);
       if (error.status >= 500) return this.showStatus(e[500], h("span", {}, id, " ", retry));

@@ -522,3 +522,46 @@ def test_a_conversation_narrowed_to_one_document_and_widened_again(
     expect(chat.locator(".scope-bar .scope-names")).to_have_text(forest.pop())
     expect(turn.locator("button.scope")).to_have_count(0)
     context.close()
+
+
+def test_a_conversation_narrowed_to_a_removed_document_says_so_and_offers_every_document(
+    pages_server: PagesServer, browser
+) -> None:
+    """A session kept its scope on a document removed since: the question is refused (404
+    unknown_document), the widget says the document is gone, and "Ask all documents" lifts the scope
+    and asks the same question of every document."""
+    from playwright.sync_api import expect
+
+    sent: list[dict] = []
+    context, page = _chat_page(browser, pages_server, 1280, "en-US")
+    page.on("request", lambda r: sent.append(r.post_data_json) if r.url.endswith("/v1/query") else None)
+    chat = page.locator("concord-chat")
+    chat.evaluate(
+        """(chat) => {
+            sessionStorage.setItem(`${chat.storageKey}:scope`,
+                JSON.stringify([{id: "removed-notice", title: "The old parking notice"}]));
+        }"""
+    )
+    page.reload()
+    chat.evaluate("(chat, key) => chat.setAttribute('api-key', key)", pages_server.query_key)
+    expect(chat.locator(".scope-bar .scope-names")).to_have_text("The old parking notice")
+
+    question = "每天要做几次？"
+    chat.locator("textarea").fill(question)
+    chat.locator("textarea").press("Enter")
+    status = chat.locator(".status")
+    expect(status.locator(".error")).to_have_text(
+        "The old parking notice is no longer in the collection (it may have been removed)."
+    )
+    assert sent[-1]["documents"] == ["removed-notice"]
+    expect(chat.locator(".turn")).to_have_count(0)  # a refused question leaves no turn
+    expect(chat.locator("textarea")).to_have_value(question)  # nor loses what was typed
+    page.screenshot(path=SCREENSHOTS / "widget-scope-gone-1280.png")
+
+    status.locator("button.unscope").click()
+    expect(chat.locator(".scope-bar")).to_be_hidden()
+    turn = chat.locator(".turn").last
+    expect(turn.locator(".passage").first).to_be_visible()
+    assert "documents" not in sent[-1] and sent[-1]["question"] == question
+    page.screenshot(path=SCREENSHOTS / "widget-scope-removed-1280.png")
+    context.close()
