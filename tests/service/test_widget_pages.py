@@ -564,4 +564,21 @@ def test_a_conversation_narrowed_to_a_removed_document_says_so_and_offers_every_
     expect(turn.locator(".passage").first).to_be_visible()
     assert "documents" not in sent[-1] and sent[-1]["question"] == question
     page.screenshot(path=SCREENSHOTS / "widget-scope-removed-1280.png")
+
+    # A host page that fixed the scope on that document: the reader is told, and cannot widen it.
+    page.evaluate(
+        """(key) => {
+            const chat = document.createElement("concord-chat");
+            chat.setAttribute("api-key", key);
+            chat.setAttribute("documents", "removed-notice");
+            document.body.replaceChildren(chat);
+        }""",
+        pages_server.query_key,
+    )
+    chat.locator("textarea").fill(question)
+    chat.locator("textarea").press("Enter")
+    expect(status.locator(".error")).to_have_text(
+        "removed-notice is no longer in the collection; this page asks only of it."
+    )
+    expect(chat.locator("button.unscope")).to_have_count(0)
     context.close()
