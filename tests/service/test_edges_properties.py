@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from service.app import create_app
@@ -210,12 +210,16 @@ def damaged_files(draw: st.DrawFn) -> tuple[str, bytes]:
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(file=damaged_files(), ocr=st.sampled_from(["auto", "both"] * 4 + ["", "never"]) | ANY_TEXT)
+@example(file=("a.txt", "一段文字。".encode()), ocr="\ud800")  # a form value that is not UTF-8
 def test_any_damaged_document_file_is_taken_whole_or_refused_and_never_fails_the_service(
     edge: TestClient, file: tuple[str, bytes], ocr: str
 ) -> None:
     name, data = file
     before = stored(edge)
-    reply = edge.post("/v1/documents", files={"files": (name, data)}, data={"ocr": ocr})
+    # sent as bytes: a lone surrogate is not UTF-8, and the client would refuse it before the service
+    reply = edge.post(
+        "/v1/documents", files={"files": (name, data)}, data={"ocr": ocr.encode("utf-8", "surrogatepass")}
+    )
     assert reply.status_code < 500, reply.text
     event(f"HTTP {reply.status_code}")  # --hypothesis-show-statistics shows how the examples fell
     if reply.status_code != 202:
