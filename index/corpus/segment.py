@@ -143,21 +143,20 @@ def _lines(normalized: NormalizedText) -> list[_Unit]:
     after_page_field = False
     for number, line in enumerate(lines):
         if line and number >= skip:
-            furniture = _is_page_number(line, after_page_field)
-            after_page_field = bool(_PAGE_FIELD.match(line.strip()))
-            if not furniture:
+            stripped = line.strip()
+            page_field = bool(_PAGE_FIELD.match(stripped))
+            if not (page_field or _is_page_number(stripped, after_page_field)):
                 level, marker = marker_of(line)
                 units.append(_Unit(line, list(range(position, position + len(line))), level, marker))
+            after_page_field = page_field
         position += len(line) + 1
     return units
 
 
 def _is_page_number(line: str, after_page_field: bool) -> bool:
-    """A line that numbers a page rather than saying anything (see the module docstring)."""
-    line = line.strip()
-    return bool(
-        _PAGE_FIELD.match(line) or _PAGE_NUMBER.match(line) or (after_page_field and _BARE_NUMBER.match(line))
-    )
+    """A stripped line that numbers a page rather than saying anything (see the module docstring);
+    a Word page field is told apart by the caller, which also needs it for the line after."""
+    return bool(_PAGE_NUMBER.match(line) or (after_page_field and _BARE_NUMBER.match(line)))
 
 
 def _front_matter_lines(lines: list[str]) -> int:
