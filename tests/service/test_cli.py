@@ -13,14 +13,19 @@ from pathlib import Path
 from tests.helpers import ROOT, SEEDS
 
 
+def _env(extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment without any CONCORD_* setting, plus the given ones."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
+    return {**env, "PYTHONPATH": str(ROOT), **(extra_env or {})}
+
+
 def _concord(
     *args: str, cwd: Path, extra_env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")}
     return subprocess.run(
         [sys.executable, "-m", "service.cli", *args],
         cwd=cwd,
-        env={**env, "PYTHONPATH": str(ROOT), **(extra_env or {})},
+        env=_env(extra_env),
         capture_output=True,
         text=True,
         timeout=300,
@@ -131,11 +136,7 @@ def test_add_while_another_process_holds_the_lease_waits_and_takes_over_or_only_
         waiting = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "add", str(notice)],
             cwd=tmp_path,
-            env={
-                **{k: v for k, v in os.environ.items() if not k.startswith("CONCORD_")},
-                "PYTHONPATH": str(ROOT),
-                **env,
-            },
+            env=_env(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -238,6 +238,19 @@ def _chat_page(browser, server: PagesServer, width: int, locale: str):
     return context, page
 
 
+def _host_page_chat(page, key: str, documents: str) -> None:
+    """Replace the page with a host page whose chat element fixes the scope to `documents`."""
+    page.evaluate(
+        """([key, documents]) => {
+            const chat = document.createElement("concord-chat");
+            chat.setAttribute("api-key", key);
+            chat.setAttribute("documents", documents);
+            document.body.replaceChildren(chat);
+        }""",
+        [key, documents],
+    )
+
+
 def _open_reading(page, question: str, needle: str, variant: str):
     """Ask, open the passage holding `needle`'s readings, click "Open in file" on `variant`'s reading."""
     chat = page.locator("concord-chat")
@@ -502,15 +515,7 @@ def test_a_conversation_narrowed_to_one_document_and_widened_again(
     assert len(documents_of(turn)) >= 2
 
     # The host page fixes the scope: questions go to that document only, and the reader cannot lift it.
-    page.evaluate(
-        """(key) => {
-            const chat = document.createElement("concord-chat");
-            chat.setAttribute("api-key", key);
-            chat.setAttribute("documents", "forest");
-            document.body.replaceChildren(chat);
-        }""",
-        pages_server.query_key,
-    )
+    _host_page_chat(page, pages_server.query_key, "forest")
     expect(chat.locator(".scope-bar .scope-names")).to_have_text(
         "forest"
     )  # its title once an answer shows it
@@ -566,15 +571,7 @@ def test_a_conversation_narrowed_to_a_removed_document_says_so_and_offers_every_
     page.screenshot(path=SCREENSHOTS / "widget-scope-removed-1280.png")
 
     # A host page that fixed the scope on that document: the reader is told, and cannot widen it.
-    page.evaluate(
-        """(key) => {
-            const chat = document.createElement("concord-chat");
-            chat.setAttribute("api-key", key);
-            chat.setAttribute("documents", "removed-notice");
-            document.body.replaceChildren(chat);
-        }""",
-        pages_server.query_key,
-    )
+    _host_page_chat(page, pages_server.query_key, "removed-notice")
     chat.locator("textarea").fill(question)
     chat.locator("textarea").press("Enter")
     expect(status.locator(".error")).to_have_text(
