@@ -56,11 +56,13 @@ ANSWERABLE_SETS = {
     "multidoc": DATA / "multidoc.jsonl",
     "statutes": DATA / "statutes.jsonl",
     "checks": DATA / "checks.jsonl",
+    "helpdesk": DATA / "helpdesk.jsonl",
     "dev": ROOT.parent / "shared" / "eval" / "dev.jsonl",
 }
 UNANSWERABLE_SETS = {
     "multidoc_unanswerable": DATA / "multidoc_unanswerable.jsonl",
     "unanswerable": DATA / "unanswerable.jsonl",
+    "helpdesk_unanswerable": DATA / "helpdesk_unanswerable.jsonl",
 }
 L2_GRID = (0.0003, 0.003, 0.03)
 # At most this share of answerable questions may be judged unanswerable (the bound is 5%; the

@@ -31,7 +31,7 @@ from index.retrieval.expansion import (
 )
 from index.retrieval.glosses import EnglishAnalyzer
 from index.retrieval.homophones import Homophones
-from index.retrieval.lexical import ChineseTokenizer, Concept
+from index.retrieval.lexical import QUESTION_FILLERS, ChineseTokenizer, Concept
 
 # "When" asks for a time where it opens the question or one of its clauses ("When does …", "…, and
 # when"); inside a sentence it is a conjunction ("may workers refuse when the boss orders …").
@@ -125,6 +125,8 @@ class QuestionAnalyzer:
         translation."""
         found = []
         for word in self.tokenizer.words(text):
+            if word in QUESTION_FILLERS:
+                continue
             alternatives = [word, *self.synonyms.get(word, [])]
             corrected = self.homophones.correction(word)
             if corrected:

@@ -70,6 +70,83 @@ STOPWORDS = frozenset(
     ]
 )
 
+# How people ask, in everyday Chinese: pronouns, particles, A-not-A question forms, modal and filler
+# verbs ("通知里有没有提到给孩子搞职业启蒙教育？" asks about 通知, 孩子 and 职业启蒙教育). Dropped from a
+# question's words and not from the index: in a clause the same characters can carry meaning, and the
+# index stays as built.
+QUESTION_FILLERS = frozenset(
+    [
+        "我",
+        "我们",
+        "你",
+        "你们",
+        "他",
+        "她",
+        "他们",
+        "她们",
+        "咱",
+        "咱们",
+        "人家",
+        "这个",
+        "那个",
+        "这部",
+        "这种",
+        "啥",
+        "咋",
+        "咋办",
+        "怎么办",
+        "啥样",
+        "什么样",
+        "为什么",
+        "有没有",
+        "能不能",
+        "可不可以",
+        "要不要",
+        "会不会",
+        "算不算",
+        "是不是",
+        "行不行",
+        "用不用",
+        "需不需要",
+        "能",
+        "能够",
+        "可以",
+        "不能",
+        "不",
+        "还",
+        "还是",
+        "又",
+        "才",
+        "得",
+        "就是",
+        "真的",
+        "到底",
+        "一般",
+        "一下",
+        "给",
+        "跟",
+        "按",
+        "里",
+        "上",
+        "来",
+        "去",
+        "说",
+        "提到",
+        "提",
+        "讲",
+        "搞",
+        "弄",
+        "吧",
+        "啊",
+        "呀",
+        "嘛",
+        "么",
+        "呗",
+        "啦",
+        "哦",
+    ]
+)
+
 
 class ChineseTokenizer:
     """jieba in search mode (a compound and its parts), with domain words added so they stay whole."""

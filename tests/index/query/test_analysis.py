@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from index.query import Searcher
-from index.retrieval.lexical import ChineseTokenizer
+from index.retrieval.lexical import QUESTION_FILLERS, ChineseTokenizer
 
 
 def test_traditional_characters_and_full_width_forms_are_read_as_simplified(searcher: Searcher) -> None:
@@ -28,6 +28,17 @@ def test_a_chinese_question_has_no_english_side(searcher: Searcher) -> None:
     asked = searcher.analyse("楚怡优秀技工院校要遴选建设多少所？")
     assert asked.english_concepts == [] and asked.untranslated == [] and asked.translated_share == 1.0
     assert asked.embedded_text == asked.text
+
+
+def test_everyday_chinese_asks_with_words_that_are_not_what_it_asks_about(searcher: Searcher) -> None:
+    """Pronouns, particles, A-not-A forms and filler verbs say how a question is asked: they are not
+    concepts, so neither BM25 nor the share of the question a clause covers counts them."""
+    colloquial = searcher.analyse("通知里有没有提到给孩子搞职业启蒙教育？")
+    words = {concept.tokens[0] for concept in colloquial.concepts}
+    assert words == {"通知", "孩子", "职业"}, words  # 职业启蒙教育 is one concept, its parts its tokens
+    assert any("启蒙" in concept.tokens for concept in colloquial.concepts)
+    # The same words in a clause still count: the index keeps every token it was built with.
+    assert "能够" in ChineseTokenizer().tokens("能够提供") and "能够" in QUESTION_FILLERS
 
 
 def test_a_search_tokenises_once_and_scores_each_token_once_per_index(
