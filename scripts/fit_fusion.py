@@ -4,8 +4,9 @@
 
 The corpus is the one our sets were written for: the seed notice and the six
 laws of ../shared/corpora, served together, built the product's way. The sets
-are ours only (tests/data: multidoc, statutes, checks, and their unanswerable
-companions) plus the shared dev set; the hidden sets are never seen.
+are ours only (tests/data: multidoc, statutes, checks, helpdesk, enquiries, and
+their unanswerable companions) plus the shared dev set; the hidden sets are
+never seen.
 
 1. Ranking: for each question, every clause group's feature row
    (`index.query.fusion.FEATURES`) and whether the group answers it (the shared
@@ -57,12 +58,14 @@ ANSWERABLE_SETS = {
     "statutes": DATA / "statutes.jsonl",
     "checks": DATA / "checks.jsonl",
     "helpdesk": DATA / "helpdesk.jsonl",
+    "enquiries": DATA / "enquiries.jsonl",
     "dev": ROOT.parent / "shared" / "eval" / "dev.jsonl",
 }
 UNANSWERABLE_SETS = {
     "multidoc_unanswerable": DATA / "multidoc_unanswerable.jsonl",
     "unanswerable": DATA / "unanswerable.jsonl",
     "helpdesk_unanswerable": DATA / "helpdesk_unanswerable.jsonl",
+    "enquiries_unanswerable": DATA / "enquiries_unanswerable.jsonl",
 }
 L2_GRID = (0.0003, 0.003, 0.03)
 # At most this share of answerable questions may be judged unanswerable (the bound is 5%; the

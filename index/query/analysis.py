@@ -38,6 +38,8 @@ from index.retrieval.lexical import QUESTION_FILLERS, ChineseTokenizer, Concept
 ASKS_WHEN = re.compile(
     r"(?:^|[,;:.?!]\s*|\b(?:and|or|but|so|then)\s+)when\b|\b(?:by|since|until|till) when\b|\bwhen\s*\?"
     r"|\bwhat (?:date|day|year)\b"
+    # a date asked for by name ("teachers law start date"), not "up to date" or "to date"
+    r"|(?<!to )\bdates?\b"
     r"|什么时候|何时|哪天|哪一天|哪年|日期|几月几日",
     re.IGNORECASE,
 )

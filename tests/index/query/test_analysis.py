@@ -73,7 +73,8 @@ def test_a_search_tokenises_once_and_scores_each_token_once_per_index(
 
 
 def test_when_asks_for_a_time_only_where_it_opens_the_question_or_a_clause() -> None:
-    """Pure logic: "when" inside a sentence is a conjunction, and a date there answers nothing."""
+    """Pure logic: "when" inside a sentence is a conjunction, and a date there answers nothing; the
+    word "date" asks for one, except in "up to date" and "to date"."""
     from index.query.analysis import ASKS_WHEN
 
     asking = [
@@ -81,11 +82,15 @@ def test_when_asks_for_a_time_only_where_it_opens_the_question_or_a_clause() -> 
         "And when was it issued?",
         "Since when?",
         "它是哪天开始施行的？",
+        "teachers law start date",
+        "effective dates of the amendments",
     ]
     not_asking = [
         "Can workers refuse when the boss orders something dangerous?",
         "is there a probation period when someone starts teaching",
         "How must a school respond when a student is bullied?",
+        "Must the register be kept up to date?",
+        "How many schools have joined to date?",
     ]
     assert [bool(ASKS_WHEN.search(q)) for q in asking] == [True] * len(asking)
     assert [bool(ASKS_WHEN.search(q)) for q in not_asking] == [False] * len(not_asking)
