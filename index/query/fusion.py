@@ -65,6 +65,7 @@ import numpy as np
 from index.corpus.model import ClauseGroup
 from index.query.analysis import AnalysedQuestion
 from index.query.genre import Genre
+from index.query.rerank import Reranker
 
 FEATURES: tuple[str, ...] = (
     "dense",
@@ -233,6 +234,7 @@ class Fusion:
     confidence_coefficients: tuple[float, ...]
     confidence_intercept: float
     answerable_at: float = 0.5
+    reranker: Reranker | None = None  # the second pass over the first `RERANKED` (index.query.rerank)
 
     @classmethod
     def load(cls, path: Path = FITTED) -> Fusion:
@@ -251,6 +253,7 @@ class Fusion:
             confidence_coefficients=tuple(data["confidence"]["coefficients"]),
             confidence_intercept=float(data["confidence"]["intercept"]),
             answerable_at=float(data["confidence"]["answerable_at"]),
+            reranker=Reranker.from_dict(data["reranker"]) if data.get("reranker") else None,
         )
 
     def weights(self, question: AnalysedQuestion) -> np.ndarray:

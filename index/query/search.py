@@ -13,6 +13,7 @@ from index.query.analysis import AnalysedQuestion, QuestionAnalyzer
 from index.query.answer import CountAnswer, asked_measure, count_answer, counted_phrase
 from index.query.fusion import Fusion, GroupPriors, Signals, features
 from index.query.genre import document_genre
+from index.query.rerank import RERANKED, candidate_features
 from index.query.signals import DenseSignal, GlossSignal, LexicalSignal
 from index.retrieval.expansion import Expansion, has_english
 from index.retrieval.lexical import Concept
@@ -112,14 +113,17 @@ class Searcher:
         if not self._groups:
             return SearchResult(asked.text, [], None, asked.expansion, asked.concepts)
         signals = self.signals(asked, documents)
-        fused = self.fusion.rank(asked, self.features(asked, signals))
+        matrix = self.features(asked, signals)
+        fused = self.fusion.rank(asked, matrix)
         candidates = np.arange(len(self._groups))
         if documents is not None:
             candidates = candidates[np.isin(self.priors.document, list(documents))]
+        linear = candidates[np.argsort(-fused[candidates], kind="stable")]
+        order, scores = self._reranked(asked, matrix, fused, linear)
         # At least the answerability model's rows, so its judgement does not depend on top_k.
-        order = candidates[np.argsort(-fused[candidates], kind="stable")][: max(top_k, COVERAGE_OF_TOP)]
+        order = order[: max(top_k, COVERAGE_OF_TOP)]
         hits = [
-            Hit(self._groups[i], float(fused[i]), float(signals.dense[i]), float(signals.lexical[i]))
+            Hit(self._groups[i], float(scores[i]), float(signals.dense[i]), float(signals.lexical[i]))
             for i in order
         ]
         result = SearchResult(asked.text, hits[:top_k], None, asked.expansion, asked.concepts)
@@ -130,9 +134,11 @@ class Searcher:
         covered = signals.stems_covered if asked.english else signals.words_covered
         coverage = covered[top] if covered is not None else np.zeros(0)
         first = int(order[0])
+        # How strong the best match is, on the linear model's scale (the trees only re-order).
+        best = float(fused[linear[0]])
         result.features = (
-            float(fused[first]),
-            float(fused[first] - fused[order[1]]) if len(order) > 1 else float(fused[first]),
+            best,
+            best - float(fused[linear[1]]) if len(linear) > 1 else best,
             float(signals.dense[first]),
             float(signals.cross[first]) if signals.cross is not None else 0.0,
             float(coverage.max()) if len(coverage) else 0.0,
@@ -149,6 +155,26 @@ class Searcher:
         if result.answerable and asked.asks_count and result.hits:
             result.answer = self._count_answer(asked, result.hits[0].group)
         return result
+
+    def _reranked(
+        self, asked: AnalysedQuestion, matrix: np.ndarray, fused: np.ndarray, linear: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The candidates in their final order, and every group's score in it (higher first).
+
+        The trees re-order the linear model's first `RERANKED`, and their log-odds are those
+        candidates' scores; the rest follow in the linear order, scored below the last of them by
+        their linear gap, so scores fall as ranks do.
+        """
+        reranker = self.fusion.reranker
+        if reranker is None or not len(linear):
+            return linear, fused
+        head, tail = linear[:RERANKED], linear[RERANKED:]
+        log_odds = reranker.log_odds(candidate_features(matrix, fused, head, asked.english))
+        ranked = np.argsort(-log_odds, kind="stable")
+        scores = np.empty_like(fused)
+        scores[head] = log_odds
+        scores[tail] = log_odds.min() - (fused[head[-1]] - fused[tail])
+        return np.concatenate([head[ranked], tail]), scores
 
     def _count_answer(self, asked: AnalysedQuestion, group: ClauseGroup) -> CountAnswer | None:
         phrase = counted_phrase(asked.text)

@@ -53,10 +53,10 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
         ]
         caught = [not ask(item)["answerable"] for item in unanswerable]
     floors = {
-        "multidoc": (0.78, 0.92),
-        "statutes": (0.65, 0.8),
-        "helpdesk": (0.7, 0.85),
-        "enquiries": (0.8, 0.85),
+        "multidoc": (0.92, 0.97),
+        "statutes": (0.85, 0.92),
+        "helpdesk": (0.76, 0.9),
+        "enquiries": (0.83, 0.88),
         "dev": (0.9, 0.95),
     }
     for name, (hit1, hit3) in floors.items():
@@ -65,7 +65,7 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
         assert summary["all"]["hit@3"] >= hit3, (name, summary)
         assert summary["provenance"] == 1.0, (name, summary)
     flagged = [not body["answerable"] for body in answers.values()]
-    assert sum(caught) / len(caught) >= 0.64, caught
+    assert sum(caught) / len(caught) >= 0.58, caught
     assert sum(flagged) / len(flagged) <= 0.05, flagged
     for body in answers.values():
         assert 0.0 <= body["confidence"] <= 1.0
