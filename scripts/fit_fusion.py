@@ -226,6 +226,18 @@ def flagging_threshold(answerable_logits: np.ndarray) -> float:
     return float(np.quantile(answerable_logits, FLAGGED_SHARE))
 
 
+def fitted_text(data: dict) -> str:
+    """`fusion.json`'s text: indented for review, each tree of the second pass on one line (indented,
+    150 trees would take twelve thousand lines)."""
+    trees = data.get("reranker", {}).get("trees", [])
+    placeholders = {f"tree {number}": tree for number, tree in enumerate(trees)}
+    shown = {**data, "reranker": {**data["reranker"], "trees": list(placeholders)}} if trees else data
+    text = json.dumps(shown, ensure_ascii=False, indent=1)
+    for placeholder, tree in placeholders.items():
+        text = text.replace(json.dumps(placeholder), json.dumps(tree, separators=(",", ":")), 1)
+    return text + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--var", type=Path, default=Path(tempfile.gettempdir()) / "concord-fit")
@@ -364,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             },
         }
         FITTED.parent.mkdir(exist_ok=True)
-        FITTED.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        FITTED.write_text(fitted_text(data), encoding="utf-8")
         print(f"wrote {FITTED.relative_to(ROOT)}")
     return 0
 
