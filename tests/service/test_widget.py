@@ -11,6 +11,7 @@ from tests.service.conftest import SCREENSHOTS, Portal
 
 ENGLISH_QUESTION = "How many 楚怡 technical schools will be built?"
 UNDERGRADUATE_QUESTION = "支持建设多少所“楚怡”高水平职业本科学校？"
+LONE_VARIANT_QUESTION = "健全党的领导机制"
 
 
 def _page(browser, width: int = 1280, locale: str = "en-US", **options: object):
@@ -42,8 +43,13 @@ def test_an_english_question_shows_the_answer_its_support_and_the_divergent_read
     # 002 and 004 write "," for "。": shown as punctuation only, not as a disagreement.
     expect(five.locator(".badge.minor")).to_be_visible()
     expect(five.locator(".badge.divergent")).to_have_count(0)
-    expect(turn.locator(".badge.warn.single").first).to_be_visible()  # the lone-variant clause is marked
     page.screenshot(path=SCREENSHOTS / "widget-1280.png")
+
+    # A clause that only one transcription carries is marked, whatever ranks above it: asked for by its
+    # own words ("健全党的领导机制" is in variant 002 alone).
+    _ask(page, LONE_VARIANT_QUESTION)
+    lone = chat.locator(".turn").last.locator(".passage", has_text="健全党的领导机制").first
+    expect(lone.locator(".badge.warn.single")).to_be_visible()
 
     _ask(page, UNDERGRADUATE_QUESTION)
     turn = chat.locator(".turn").last
