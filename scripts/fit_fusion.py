@@ -155,61 +155,60 @@ def log_likelihood(matrices: np.ndarray, targets: np.ndarray, weights: np.ndarra
 
 def fit_language(
     matrices: np.ndarray, targets: np.ndarray, inner_folds: np.ndarray
-) -> tuple[np.ndarray, float]:
-    """Weights for one language, the L2 strength chosen by cross-validation over `inner_folds`.
+) -> tuple[np.ndarray, float, dict[int, np.ndarray]]:
+    """Weights for one language, the L2 strength chosen by cross-validation over `inner_folds`, and
+    for each inner fold the weights fitted without it at that strength (the second pass's trees
+    learn from the scores these give the fold's questions).
 
     The strength is chosen by the held-out log-likelihood, not hit@1: on a hundred questions hit@1
     turns on one question, and it once chose a strength that shrank the date and support weights
     until an invented one-variant header outranked the dated line for "这个通知是什么时候印发的？"."""
     best = None
     for l2 in L2_GRID:
-        held = []
+        held, without = [], {}
         for fold in np.unique(inner_folds):
             train = inner_folds != fold
-            held.append(
-                log_likelihood(
-                    matrices[~train], targets[~train], fit_listwise(matrices[train], targets[train], l2)
-                )
-            )
+            without[int(fold)] = fit_listwise(matrices[train], targets[train], l2)
+            held.append(log_likelihood(matrices[~train], targets[~train], without[int(fold)]))
         score = float(np.mean(held))
         if best is None or score > best[0]:
-            best = (score, l2)
+            best = (score, l2, without)
     assert best is not None
-    return fit_listwise(matrices, targets, best[1]), best[1]
+    return fit_listwise(matrices, targets, best[1]), best[1], best[2]
 
 
 def fit_reranker(
     matrices: np.ndarray,
     targets: np.ndarray,
     languages: np.ndarray,
-    l2: dict[str, float],
     inner_folds: np.ndarray,
-):
+    without: dict[tuple[str, int], np.ndarray],
+) -> dict:
     """The second pass's trees (`index.query.rerank`), fitted on candidates that linear weights
-    which never saw their question put first.
+    which never saw their question put first, as `fusion.json` holds them.
 
-    Each training question's candidates are the first `RERANKED` of a linear model fitted on the
-    other inner folds (with the L2 strengths already chosen): the trees learn from first-stage
-    scores like the ones they meet on new questions, not from scores the linear fit has learnt."""
+    Each training question's candidates are the first `RERANKED` of the linear weights fitted
+    without its inner fold (`without`, by language and fold, from `fit_language`): the trees learn
+    from first-stage scores like the ones they meet on new questions, not from scores the linear fit
+    has learnt."""
     from sklearn.ensemble import GradientBoostingClassifier
 
-    from index.query.rerank import RERANKED, Reranker, candidate_features
+    from index.query.rerank import RERANKED, candidate_features, exported
 
     rows, labels = [], []
     for fold in np.unique(inner_folds):
         for language in LANGUAGES:
-            train = (inner_folds != fold) & (languages == language)
-            held = (inner_folds == fold) & (languages == language)
-            if not train.any() or not held.any():
+            if (language, int(fold)) not in without:
                 continue
-            weights = fit_listwise(matrices[train], targets[train], l2[language]).astype(np.float32)
+            weights = without[language, int(fold)].astype(np.float32)
+            held = (inner_folds == fold) & (languages == language)
             for question in np.flatnonzero(held):
                 fused = matrices[question] @ weights
                 order = np.argsort(-fused, kind="stable")[:RERANKED]
                 rows.append(candidate_features(matrices[question], fused, order, language == "en"))
                 labels.append(targets[question, order])
     model = GradientBoostingClassifier(**RERANKER_TREES).fit(np.vstack(rows), np.concatenate(labels))
-    return Reranker.from_sklearn(model)
+    return exported(model)
 
 
 def logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.01, steps: int = 5000) -> tuple[np.ndarray, float]:
@@ -248,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from index.query.fusion import CONFIDENCE_FEATURES, FEATURES, FITTED, Fusion
+    from index.query.rerank import Reranker
 
     evaluator = load_evaluator()
     corpus = args.var / "corpus"
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     trainable = targets.any(axis=1)
     print(f"{int((~trainable).sum())} answerable questions have no answering group", file=sys.stderr)
 
-    def fit_all(rows: np.ndarray) -> dict[str, tuple[np.ndarray, float]]:
+    def fit_all(rows: np.ndarray) -> dict[str, tuple[np.ndarray, float, dict[int, np.ndarray]]]:
         fitted = {}
         for language in LANGUAGES:
             chosen = rows & trainable & (languages == language)
@@ -285,11 +285,11 @@ def main(argv: list[str] | None = None) -> int:
             fitted[language] = fit_language(matrices[chosen], targets[chosen], inner)
         return fitted
 
-    def fit_second_pass(rows: np.ndarray, fitted: dict[str, tuple[np.ndarray, float]]):
+    def fit_second_pass(rows: np.ndarray, fitted: dict[str, tuple[np.ndarray, float, dict]]) -> dict:
         chosen = rows & trainable
-        l2 = {language: fitted[language][1] for language in LANGUAGES}
-        inner = (folds[chosen] + 1) % args.folds
-        return fit_reranker(matrices[chosen], targets[chosen], languages[chosen], l2, inner)
+        inner = (folds[chosen] + 1) % args.folds  # the same inner folds as fit_all's, question by question
+        without = {(language, fold): w for language in LANGUAGES for fold, w in fitted[language][2].items()}
+        return fit_reranker(matrices[chosen], targets[chosen], languages[chosen], inner, without)
 
     # Held-out ranking: each fold answered by the weights fitted on the others, through Searcher.search.
     rows_by_set: dict[str, list[dict]] = {name: [] for name in ANSWERABLE_SETS}
@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             blank,
             weights_zh=tuple(fitted["zh"][0].tolist()),
             weights_en=tuple(fitted["en"][0].tolist()),
-            reranker=fit_second_pass(folds != fold, fitted),
+            reranker=Reranker.from_dict(fit_second_pass(folds != fold, fitted)),
         )
         print(f"fold {fold}: l2 zh {fitted['zh'][1]}, en {fitted['en'][1]}", file=sys.stderr)
         for number in np.flatnonzero(folds == fold):
@@ -370,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
                 "intercept": round(float(intercept), 5),
                 "answerable_at": round(float(1 / (1 + np.exp(-flagging_threshold(logits[y == 1])))), 5),
             },
-            "reranker": reranker.to_dict(),
+            "reranker": reranker,
             "held_out": report,
             "fitted_on": {
                 name: os.path.relpath(path, ROOT)  # the checkout's own files, and ../shared

@@ -95,41 +95,36 @@ class Reranker:
     def from_dict(cls, data: dict[str, Any]) -> Reranker:
         return cls.from_trees(data["trees"], data["learning_rate"], data["initial"])
 
-    def to_dict(self) -> dict[str, Any]:
-        trees = []
-        for number in range(self.feature.shape[0]):
-            size = _reachable(self.left[number], self.right[number])
-            trees.append(
-                {
-                    "feature": [int(f) for f in self.feature[number, :size]],
-                    "threshold": [float(t) for t in self.threshold[number, :size]],
-                    "left": [int(n) for n in self.left[number, :size]],
-                    "right": [int(n) for n in self.right[number, :size]],
-                    "value": [round(float(v), 7) for v in self.value[number, :size]],
-                }
-            )
-        return {"learning_rate": self.learning_rate, "initial": round(self.initial, 7), "trees": trees}
-
     @classmethod
     def from_sklearn(cls, model: Any) -> Reranker:
-        """From a fitted binary `sklearn.ensemble.GradientBoostingClassifier` (its public `tree_`s)."""
-        trees = []
-        for estimator in model.estimators_[:, 0]:
-            tree = estimator.tree_
-            leaf = tree.children_left < 0
-            trees.append(
-                {
-                    "feature": np.where(leaf, -1, tree.feature).tolist(),
-                    "threshold": np.where(leaf, 0.0, tree.threshold).tolist(),
-                    "left": tree.children_left.tolist(),
-                    "right": tree.children_right.tolist(),
-                    "value": tree.value[:, 0, 0].tolist(),
-                }
-            )
-        probe = np.zeros((1, model.n_features_in_), np.float32)
-        summed = sum(float(estimator.predict(probe)[0]) for estimator in model.estimators_[:, 0])
-        initial = float(model.decision_function(probe)[0]) - model.learning_rate * summed
-        return cls.from_trees(trees, model.learning_rate, initial)
+        return cls.from_dict(exported(model, digits=None))
+
+
+def exported(model: Any, digits: int | None = 7) -> dict[str, Any]:
+    """A fitted binary `sklearn.ensemble.GradientBoostingClassifier` (its public `tree_`s) as
+    `fusion.json` holds it, leaf values rounded to `digits` (None: exact): `Reranker.from_dict`
+    reads it back."""
+
+    def rounded(value: float) -> float:
+        return value if digits is None else round(value, digits)
+
+    trees = []
+    for estimator in model.estimators_[:, 0]:
+        tree = estimator.tree_
+        leaf = tree.children_left < 0
+        trees.append(
+            {
+                "feature": np.where(leaf, -1, tree.feature).tolist(),
+                "threshold": np.where(leaf, 0.0, tree.threshold).tolist(),
+                "left": tree.children_left.tolist(),
+                "right": tree.children_right.tolist(),
+                "value": [rounded(value) for value in tree.value[:, 0, 0].tolist()],
+            }
+        )
+    probe = np.zeros((1, model.n_features_in_), np.float32)
+    summed = sum(float(estimator.predict(probe)[0]) for estimator in model.estimators_[:, 0])
+    initial = float(model.decision_function(probe)[0]) - model.learning_rate * summed
+    return {"learning_rate": float(model.learning_rate), "initial": rounded(initial), "trees": trees}
 
 
 def _depth(feature: np.ndarray, left: np.ndarray, right: np.ndarray, node: int = 0) -> int:
@@ -138,14 +133,3 @@ def _depth(feature: np.ndarray, left: np.ndarray, right: np.ndarray, node: int =
     return 1 + max(
         _depth(feature, left, right, int(left[node])), _depth(feature, left, right, int(right[node]))
     )
-
-
-def _reachable(left: np.ndarray, right: np.ndarray) -> int:
-    """How many nodes a padded tree really has (scikit-learn numbers them from 0 without gaps)."""
-    seen, stack = 0, [0]
-    while stack:
-        node = stack.pop()
-        seen = max(seen, node + 1)
-        if left[node] >= 0:
-            stack += [int(left[node]), int(right[node])]
-    return seen

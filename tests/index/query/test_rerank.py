@@ -10,7 +10,7 @@ import pytest
 
 from index.query import Searcher
 from index.query.fusion import FITTED, Fusion
-from index.query.rerank import RERANKED, Reranker, candidate_features
+from index.query.rerank import RERANKED, Reranker, candidate_features, exported
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def test_exported_trees_give_scikit_learns_log_odds(trees) -> None:
 
 def test_trees_survive_the_fitted_file(trees) -> None:
     model, rows = trees
-    written = json.loads(json.dumps(Reranker.from_sklearn(model).to_dict()))
+    written = json.loads(json.dumps(exported(model)))
     np.testing.assert_allclose(
         Reranker.from_dict(written).log_odds(rows), model.decision_function(rows), atol=1e-6
     )
