@@ -365,7 +365,7 @@ def lexical_side(
         vector_sentences=np.asarray(sentences, dtype=bool)[order],
         lexical=lexical,
         glosses=GlossIndex.build([gloss_terms(tokens, analyzer, senses_of) for tokens in token_lists]),
-        lexicon=build_lexicon(lexical.vocabulary, senses_of),
+        lexicon=build_lexicon(lexical.vocabulary, senses_of, tokenizer.is_common_word),
         tokenizer_words=tokenizer_words,
         title_words={
             c.document: title_words(tokenizer.words(c.title), analyzer, senses_of) for c in collations

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.corpus.normalize import is_cjk
+from index.retrieval.homophones import sound_of
 
 GLOSSARY_PATH = Path(__file__).parent / "data" / "glossary.tsv"
 SYNONYMS_PATH = Path(__file__).parent / "data" / "synonyms.tsv"
@@ -22,6 +23,7 @@ LEXICON_WEIGHT = 0.5
 LEXICON_MAX_TERMS = 6  # a gloss shared by more corpus words than this says little
 _MAX_PHRASE_WORDS = 4
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
+_LOWER_CASE_WORD = re.compile(r"\b[a-z]+\b")
 _PARENTHETICAL = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 ENGLISH_STOPWORDS = frozenset(
     [
@@ -138,6 +140,72 @@ ENGLISH_STOPWORDS = frozenset(
         "t",
         "don",
         "doesn",
+        "itself",
+        "themselves",
+        "myself",
+        "yourself",
+        "ourselves",
+        "himself",
+        "herself",
+    ]
+)
+
+# Words that frame an everyday English question rather than say what it asks about ("what does the
+# notice actually say about …", "am I supposed to …", "I'm …"). Dropped from a question's English
+# concepts and from its untranslated words; the document side keeps them (a clause's gloss may say "say").
+ENGLISH_QUESTION_FILLERS = frozenset(
+    [
+        "i'm",
+        "i've",
+        "i'd",
+        "we're",
+        "they're",
+        "it's",
+        "what's",
+        "who's",
+        "that's",
+        "there's",
+        "don't",
+        "doesn't",
+        "didn't",
+        "won't",
+        "can't",
+        "isn't",
+        "aren't",
+        "m",  # "i'm", "you're", "i've", "we'll", "i'd" split at the apostrophe
+        "re",
+        "ve",
+        "ll",
+        "d",
+        "actually",
+        "really",
+        "basically",
+        "ultimately",
+        "even",
+        "still",
+        "ever",
+        "anything",
+        "something",
+        "everything",
+        "anyone",
+        "someone",
+        "anybody",
+        "somebody",
+        "say",
+        "says",
+        "said",
+        "saying",
+        "supposed",
+        "meant",
+        "kind",
+        "sort",
+        "thing",
+        "things",
+        "stuff",
+        "ok",
+        "okay",
+        "yes",
+        "please",
     ]
 )
 
@@ -152,8 +220,14 @@ def _phrasal_verb(words: list[str]) -> bool:
     return len(words) >= 2 and words[-1] in _PARTICLES and not set(words[:-1]) & ENGLISH_STOPWORDS
 
 
+# Words the suffix rules below would mangle (does -> doe, series -> sery).
+_IRREGULAR_SINGULARS = {"does": "do", "goes": "go", "series": "series", "species": "species", "news": "news"}
+
+
 def lemma(word: str) -> str:
     """A crude English singular: enough to match glossary and dictionary entries."""
+    if word in _IRREGULAR_SINGULARS:
+        return _IRREGULAR_SINGULARS[word]
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
@@ -225,11 +299,15 @@ def dictionary() -> dict[str, tuple[str, ...]]:
 
 
 def build_lexicon(
-    vocabulary: set[str], senses_of: dict[str, tuple[str, ...]] | None = None
+    vocabulary: set[str],
+    senses_of: dict[str, tuple[str, ...]] | None = None,
+    is_common_word: Callable[[str], bool] = lambda word: False,
 ) -> dict[str, list[str]]:
-    """English gloss (1-3 words) -> corpus words that CC-CEDICT glosses so."""
+    """English gloss (1-3 words) -> corpus words that CC-CEDICT glosses so; and the corpus's names
+    spelt in pinyin (`romanised_names`) where no gloss or English word is spelt the same."""
+    senses_of = senses_of if senses_of is not None else dictionary()
     found: dict[str, set[str]] = defaultdict(set)
-    for word, senses in (senses_of or dictionary()).items():
+    for word, senses in senses_of.items():
         if len(word) < 2 or word not in vocabulary:
             continue
         for gloss in senses:
@@ -238,7 +316,50 @@ def build_lexicon(
             key = _phrase_key(gloss)
             if key and 1 <= len(key.split()) <= 3 and "classifier" not in gloss:
                 found[key].add(word)
-    return {k: sorted(v) for k, v in sorted(found.items()) if len(v) <= LEXICON_MAX_TERMS}
+    lexicon = {k: sorted(v) for k, v in sorted(found.items()) if len(v) <= LEXICON_MAX_TERMS}
+    english = english_vocabulary(senses_of)
+    for spelling, names in romanised_names(vocabulary, senses_of, is_common_word).items():
+        if (
+            spelling not in lexicon
+            and spelling.replace(" ", "") not in english
+            and len(names) <= LEXICON_MAX_TERMS
+        ):
+            lexicon[spelling] = names
+    return dict(sorted(lexicon.items()))
+
+
+def romanised_names(
+    vocabulary: set[str], senses_of: dict[str, tuple[str, ...]], is_common_word: Callable[[str], bool]
+) -> dict[str, list[str]]:
+    """Pinyin spelling ("chuyi" and "chu yi") -> the corpus's names that sound so (楚怡).
+
+    English questions spell Chinese names in pinyin ("the Chuyi schools", "Xinhua County"), which no
+    gloss translates. A name here is a corpus word CC-CEDICT knows only as a proper noun (新化: Xinhua
+    county, and nothing else), or one neither CC-CEDICT nor jieba's general dictionary knows (楚怡, the corpus's own);
+    common words are left out, so "chuyi" does not also bring 处以 (to sentence to).
+    """
+    found: dict[str, set[str]] = defaultdict(set)
+    for word in vocabulary:
+        if len(word) < 2 or not all(is_cjk(ch) for ch in word):
+            continue
+        senses = senses_of.get(word)
+        if senses is not None:
+            if any(not sense[:1].isupper() for sense in senses):
+                continue  # a common word too (复兴: to revive, and Fuxing district)
+        elif is_common_word(word):
+            continue
+        sound = sound_of(word)
+        if sound:
+            found[sound.replace(" ", "")].add(word)
+            found[sound].add(word)
+    return {spelling: sorted(names) for spelling, names in found.items()}
+
+
+def english_vocabulary(senses_of: dict[str, tuple[str, ...]]) -> set[str]:
+    """Every word CC-CEDICT's glosses write in lower case: English words (a name is capitalised)."""
+    return {
+        word for senses in senses_of.values() for sense in senses for word in _LOWER_CASE_WORD.findall(sense)
+    }
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from index.corpus.normalize import is_cjk
-from index.retrieval.expansion import ENGLISH_STOPWORDS, dictionary
+from index.retrieval.expansion import ENGLISH_QUESTION_FILLERS, ENGLISH_STOPWORDS, dictionary
 from index.retrieval.lexical import Concept, LexicalIndex
 
 # The first senses carry the meaning; later ones drift (measure words, rare uses).
@@ -29,9 +29,13 @@ class EnglishAnalyzer:
 
         self._stem = Stemmer.Stemmer("english").stemWords
 
-    def terms(self, text: str) -> list[str]:
-        words = [w for w in _WORD.findall(text.lower()) if w not in ENGLISH_STOPWORDS]
+    def terms(self, text: str, dropped: frozenset[str] = ENGLISH_STOPWORDS) -> list[str]:
+        words = [w for w in _WORD.findall(text.lower()) if w not in dropped]
         return [t for t in self._stem(words) if len(t) > 1 or t.isdigit()]
+
+    def question_terms(self, question: str) -> list[str]:
+        """A question's terms: its framing words ("actually", "say", "I'm") dropped as well."""
+        return self.terms(question, ENGLISH_STOPWORDS | ENGLISH_QUESTION_FILLERS)
 
     def concepts(self, question: str) -> list[Concept]:
         return [Concept([term]) for term in dict.fromkeys(self.terms(question))]

@@ -157,9 +157,13 @@ class ChineseTokenizer:
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
         self._jieba.initialize()
-        for word in domain_words:
-            if len(word) >= 2:
-                self._jieba.add_word(word, freq=2000)
+        self._domain_words = {word for word in domain_words if len(word) >= 2}
+        for word in self._domain_words:
+            self._jieba.add_word(word, freq=2000)
+
+    def is_common_word(self, word: str) -> bool:
+        """Whether jieba's general dictionary has the word (the domain words added here do not count)."""
+        return self._jieba.FREQ.get(word, 0) > 0 and word not in self._domain_words
 
     def tokens(self, text: str) -> list[str]:
         """Search-mode tokens: every word, and the shorter words inside a long one; numerals as digits."""

@@ -24,6 +24,23 @@ def test_an_english_question_carries_its_translation_and_what_is_left_untranslat
     assert asked.embedded_text.startswith(asked.text)
 
 
+def test_an_english_question_s_framing_words_are_not_left_untranslated(searcher: Searcher) -> None:
+    """ "Does", "actually", "say", "I'm" frame an everyday question: they are neither untranslated content
+    words (which would lower the translated share) nor English concepts; "does" is no "doe"."""
+    asked = searcher.analyse("I'm a parent: what does the notice actually say about zebra crossings?")
+    assert "zebra" in asked.untranslated
+    assert not {"i'm", "doe", "do", "actually", "say"} & set(asked.untranslated), asked.untranslated
+    assert {c.tokens[0] for c in asked.english_concepts} == {"parent", "notic", "zebra", "cross"}
+
+
+def test_a_name_spelt_in_pinyin_is_read_as_the_corpus_s_name(searcher: Searcher) -> None:
+    """The seed notice's own name 楚怡 and the county 新化, written the way English writes them."""
+    asked = searcher.analyse("How many Chuyi schools are there in Xinhua county?")
+    assert {"楚怡", "新化"} <= set(asked.expansion.terms)
+    assert "chuyi" not in asked.untranslated and "xinhua" not in asked.untranslated
+    assert searcher.analyse("how many chu yi schools").expansion.terms.get("楚怡")
+
+
 def test_a_chinese_question_has_no_english_side(searcher: Searcher) -> None:
     asked = searcher.analyse("楚怡优秀技工院校要遴选建设多少所？")
     assert asked.english_concepts == [] and asked.untranslated == [] and asked.translated_share == 1.0

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from index.retrieval.expansion import QueryExpander, build_lexicon, lemma, load_glossary, load_synonyms
+from index.retrieval.expansion import (
+    QueryExpander,
+    build_lexicon,
+    lemma,
+    load_glossary,
+    load_synonyms,
+    romanised_names,
+)
 
 
 def test_lemma_makes_crude_singulars() -> None:
@@ -17,6 +24,8 @@ def test_lemma_makes_crude_singulars() -> None:
         "class",
         "campus",
     ]
+    # Words the suffix rules would mangle.
+    assert [lemma(w) for w in ["does", "goes", "series"]] == ["do", "go", "series"]
 
 
 def test_verb_forms_find_their_entry() -> None:
@@ -69,3 +78,22 @@ def test_a_phrasal_verb_is_looked_up_whole_though_its_particle_is_a_stopword() -
     assert expander.expand("Can they shut down a shop?").terms == {"关闭": 0.5}
     # A stopword before the particle is no phrasal verb: "it up" is not looked up, even where an entry has it.
     assert QueryExpander({}, {"it up": ["它"]}).expand("Look it up").terms == {}
+
+
+def test_names_spelt_in_pinyin_join_the_lexicon_and_common_words_do_not() -> None:
+    """Pure logic on a made-up dictionary: 楚怡 (unknown to the dictionary and to jieba) and 新化 (a
+    county and nothing else) are names; 处以 is a word jieba knows, 复兴 also a common word; 他克, a
+    name, is spelt "take", which is an English word, so it stays out."""
+    senses = {
+        "新化": ("Xinhua county in Loudi, Hunan",),
+        "复兴": ("Fuxing district", "to revive"),
+        "他克": ("Take county",),
+        "拿": ("to take",),
+    }
+    vocabulary = {"楚怡", "处以", "新化", "复兴", "他克"}
+    names = romanised_names(vocabulary, senses, is_common_word=lambda word: word == "处以")
+    assert names["chuyi"] == names["chu yi"] == ["楚怡"] and names["xinhua"] == ["新化"]
+    assert "fuxing" not in names
+    lexicon = build_lexicon(vocabulary, senses, is_common_word=lambda word: word == "处以")
+    assert lexicon["chuyi"] == ["楚怡"] and lexicon["xin hua"] == ["新化"]
+    assert "take" not in lexicon and "ta ke" not in lexicon
