@@ -64,6 +64,7 @@ ANSWERABLE_SETS = {
     "helpdesk": DATA / "helpdesk.jsonl",
     "enquiries": DATA / "enquiries.jsonl",
     "chat": DATA / "chat.jsonl",
+    "portal": DATA / "portal.jsonl",
     "dev": ROOT.parent / "shared" / "eval" / "dev.jsonl",
 }
 UNANSWERABLE_SETS = {
@@ -72,6 +73,7 @@ UNANSWERABLE_SETS = {
     "helpdesk_unanswerable": DATA / "helpdesk_unanswerable.jsonl",
     "enquiries_unanswerable": DATA / "enquiries_unanswerable.jsonl",
     "chat_unanswerable": DATA / "chat_unanswerable.jsonl",
+    "portal_unanswerable": DATA / "portal_unanswerable.jsonl",
 }
 L2_GRID = (0.0003, 0.003, 0.03)
 # At most this share of answerable questions may be judged unanswerable (the bound is 5%; the
