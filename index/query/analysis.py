@@ -21,8 +21,7 @@ from index.corpus.normalize import is_cjk
 from index.query.answer import AnswerKind, asked_kind, is_count_question
 from index.query.genre import Genre, asked_genre
 from index.retrieval.expansion import (
-    ENGLISH_QUESTION_FILLERS,
-    ENGLISH_STOPWORDS,
+    NOT_CONTENT,
     Expansion,
     QueryExpander,
     english_words,
@@ -179,9 +178,7 @@ def _names_title_word(words: list[list[str]], position: int, asked: set[str], te
 def untranslated_words(question: str, expansion: Expansion) -> tuple[list[str], float]:
     """The question's content words no glossary or lexicon phrase translated, and the share that was
     translated (a lexicon match counts half)."""
-    words = [
-        w for w in english_words(question) if w not in ENGLISH_STOPWORDS and w not in ENGLISH_QUESTION_FILLERS
-    ]
+    words = [w for w in english_words(question) if w not in NOT_CONTENT]
     if not words:
         return [], 1.0
     translated = {word for phrase, _terms, _weight in expansion.matched for word in phrase.split()}

@@ -2,7 +2,8 @@
 
 CC-CEDICT maps Chinese words to English glosses; reversed, it turns an English
 word into Chinese candidates. Most candidates are noise, so only words the
-corpus actually contains are kept (the lexicon is built per index).
+corpus actually contains are kept (the lexicon is built per index). The lexicon
+also spells the corpus's names in pinyin ("chuyi" -> 楚怡), which no gloss does.
 """
 
 from __future__ import annotations
@@ -220,6 +221,10 @@ def _phrasal_verb(words: list[str]) -> bool:
     return len(words) >= 2 and words[-1] in _PARTICLES and not set(words[:-1]) & ENGLISH_STOPWORDS
 
 
+# Neither a concept nor translated: a phrase that starts or ends with one is only looked up whole
+# in the glossary ("what does the notice say about" brings no 说).
+NOT_CONTENT = ENGLISH_STOPWORDS | ENGLISH_QUESTION_FILLERS
+
 # Words the suffix rules below would mangle (does -> doe, series -> sery).
 _IRREGULAR_SINGULARS = {"does": "do", "goes": "go", "series": "series", "species": "species", "news": "news"}
 
@@ -335,8 +340,8 @@ def romanised_names(
 
     English questions spell Chinese names in pinyin ("the Chuyi schools", "Xinhua County"), which no
     gloss translates. A name here is a corpus word CC-CEDICT knows only as a proper noun (新化: Xinhua
-    county, and nothing else), or one neither CC-CEDICT nor jieba's general dictionary knows (楚怡, the corpus's own);
-    common words are left out, so "chuyi" does not also bring 处以 (to sentence to).
+    county, and nothing else), or one neither CC-CEDICT nor jieba's general dictionary knows (楚怡,
+    the corpus's own); common words are left out, so "chuyi" does not also bring 处以 (to sentence to).
     """
     found: dict[str, set[str]] = defaultdict(set)
     for word in vocabulary:
@@ -393,7 +398,7 @@ class QueryExpander:
                 phrase = " ".join(words[i : i + size])
                 edges = {words[i], words[i + size - 1]}
                 if (
-                    edges & ENGLISH_STOPWORDS
+                    edges & NOT_CONTENT
                     and phrase not in self.glossary
                     and not _phrasal_verb(words[i : i + size])
                 ):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from index.corpus.normalize import is_cjk
-from index.retrieval.expansion import ENGLISH_QUESTION_FILLERS, ENGLISH_STOPWORDS, dictionary
+from index.retrieval.expansion import ENGLISH_STOPWORDS, NOT_CONTENT, dictionary
 from index.retrieval.lexical import Concept, LexicalIndex
 
 # The first senses carry the meaning; later ones drift (measure words, rare uses).
@@ -35,7 +35,7 @@ class EnglishAnalyzer:
 
     def question_terms(self, question: str) -> list[str]:
         """A question's terms: its framing words ("actually", "say", "I'm") dropped as well."""
-        return self.terms(question, ENGLISH_STOPWORDS | ENGLISH_QUESTION_FILLERS)
+        return self.terms(question, NOT_CONTENT)
 
     def concepts(self, question: str) -> list[Concept]:
         return [Concept([term]) for term in dict.fromkeys(self.terms(question))]

@@ -47,6 +47,12 @@ def test_dictionary_fills_in_below_the_glossary() -> None:
     assert expansion.terms == {"住房": 0.5}
 
 
+def test_words_that_frame_a_question_are_not_translated() -> None:
+    lexicon = {"say": ["称"], "actually": ["实际"], "housing": ["住房"]}
+    expansion = QueryExpander({}, lexicon).expand("What does the notice actually say about housing?")
+    assert expansion.terms == {"住房": 0.5}
+
+
 def test_chinese_questions_are_not_expanded() -> None:
     assert not QueryExpander(load_glossary(), {}).expand("楚怡技工院校建设多少所？").terms
 
