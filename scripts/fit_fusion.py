@@ -65,6 +65,7 @@ ANSWERABLE_SETS = {
     "enquiries": DATA / "enquiries.jsonl",
     "chat": DATA / "chat.jsonl",
     "portal": DATA / "portal.jsonl",
+    # tests/data/frontdesk*.jsonl are left out on purpose: the next change is judged on them unseen.
     "dev": ROOT.parent / "shared" / "eval" / "dev.jsonl",
 }
 UNANSWERABLE_SETS = {

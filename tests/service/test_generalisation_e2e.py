@@ -34,7 +34,7 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
 
         sets = {
             name: read_set(DATA / f"{name}.jsonl")
-            for name in ("multidoc", "statutes", "helpdesk", "enquiries", "chat", "portal")
+            for name in ("multidoc", "statutes", "helpdesk", "enquiries", "chat", "portal", "frontdesk")
         } | {"dev": read_set(DEV)}
         answers = {item["id"]: ask(item) for items in sets.values() for item in items}
         summaries = {
@@ -54,6 +54,10 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
             for item in read_set(DATA / f"{name}.jsonl")
         ]
         caught = [not ask(item)["answerable"] for item in unanswerable]
+        # The fifth set is kept out of the fit (scripts/fit_fusion.py), to judge the next change unseen.
+        unseen_caught = [
+            not ask(item)["answerable"] for item in read_set(DATA / "frontdesk_unanswerable.jsonl")
+        ]
     floors = {
         "multidoc": (0.92, 0.97),
         "statutes": (0.84, 0.92),
@@ -61,6 +65,7 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
         "enquiries": (0.83, 0.88),
         "chat": (0.72, 0.8),
         "portal": (0.93, 0.96),
+        "frontdesk": (0.77, 0.86),  # unseen by the fit: 0.800 / 0.889 at its first run
         "dev": (0.9, 0.95),
     }
     # Two of the portal set's seed questions name, in their gold support, a variant that has the gold
@@ -74,6 +79,7 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
         assert summary["provenance"] >= provenance_floors.get(name, 1.0), (name, summary)
     flagged = [not body["answerable"] for body in answers.values()]
     assert sum(caught) / len(caught) >= 0.55, caught
+    assert sum(unseen_caught) >= 5, unseen_caught  # 6 of 15 at its first run
     assert sum(flagged) / len(flagged) <= 0.05, flagged
     for body in answers.values():
         assert 0.0 <= body["confidence"] <= 1.0
