@@ -80,10 +80,14 @@ def _kind(name: str, asked: str, stated: str, undated: bool = False, amount: boo
 
 
 ANSWER_KINDS: tuple[AnswerKind, ...] = (
+    # Where to call, write or look: a phone number, an e-mail, a website or a street address. ("地址"
+    # and "address of" ask for one; a bare "address" is as often the verb, "how does the law address".)
     _kind(
         "contact",
-        r"电话|手机号|联系方式|邮箱地址|phone number|telephone|e-?mail address|contact (?:number|details)",
-        r"\d{3,}[-\s]?\d{4,}|@",
+        r"电话|手机号|联系方式|邮箱地址|哪个网站|什么网站|官网|官方网站|网址|地址|phone number|telephone"
+        r"|e-?mail address|contact (?:number|details)|website|web ?site|\burl\b"
+        r"|(?:street|mailing|postal|home|office) address|address of",
+        r"\d{3,}[-\s]?\d{4,}|@|https?:|www\.|\.(?:cn|com|org|net)\b|\d+号",
     ),
     _kind(
         "share",
@@ -97,7 +101,7 @@ ANSWER_KINDS: tuple[AnswerKind, ...] = (
     ),
     _kind(
         "date",
-        r"哪一?年|几月几[日号]|哪一?天|什么日期|几号|(?:what|which) (?:year|date|day)",
+        r"哪一?年|几月几[日号]|哪一?天|什么日期|几号|几月份?|哪个月|(?:what|which) (?:year|date|day|month)",
         rf"{_DATE.pattern}|{_NUMBER}月",
     ),
     _kind(

@@ -46,8 +46,8 @@ The features of a clause group for a question:
 result's fitted score, its margin over the second result, both cosines,
 how much of the question the top results cover, and whether the question asks
 for a kind of value (an age, a sum of money, a length of time, a date, a share,
-any amount: `index.query.answer.ANSWER_KINDS`) that none of the top results
-states, fitted the same way. Its threshold (`answerable_at`) is set by
+any amount: `index.query.answer.ANSWER_KINDS`) that the first result does not
+state, fitted the same way. Its threshold (`answerable_at`) is set by
 `scripts/fit_fusion.py` so that at most 4% of our answerable questions, held
 out, fall below it.
 """

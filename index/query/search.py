@@ -142,12 +142,11 @@ class Searcher:
             float(signals.dense[first]),
             float(signals.cross[first]) if signals.cross is not None else 0.0,
             float(coverage.max()) if len(coverage) else 0.0,
-            # Asked for a kind of value (an age, a sum, a length of time) none of the top clauses
-            # states: likely not answered here, however close their words.
-            float(
-                asked.asks_for is not None
-                and not any(asked.asks_for.stated_in(self._groups[i].canonical) for i in top)
-            ),
+            # Asked for a kind of value (an age, a sum, a length of time) the first result does not
+            # state: the passage a person reads first does not answer, however close its words.
+            # (Read over the top three, a penalty clause's 万元 anywhere "answered" every fee question:
+            # held out, 88 of 142 unanswerable caught against 92 with the first result alone.)
+            float(asked.asks_for is not None and not asked.asks_for.stated_in(self._groups[first].canonical)),
         )
         result.confidence = self.fusion.confidence(result.features)
         result.answerable = result.confidence >= self.fusion.answerable_at

@@ -109,6 +109,13 @@ def test_the_kind_of_value_a_question_asks_for_is_recognised() -> None:
     assert _kind("当小学老师最低要什么学历？") is None  # the least what, not how much
     assert _kind("What does the tuition cover?") is None  # money named, no amount asked
     assert _kind("Who approves a new college?") is None and _kind("When does a business need one?") is None
+    # A website or a street address is where to look or write: a contact, as a phone number is.
+    assert _kind("结果会在哪个网站公布？") == "contact"
+    assert _kind("What is the street address of the school?") == "contact"
+    assert _kind("How does the law address bullying?") is None  # the verb asks for nothing typed
+    assert _kind("网站能不能随便收集我的信息？") is None  # a website named, not asked for
+    assert _kind("技能大赛一般是几月份比？") == "date" and _kind("Which month is safety month?") == "date"
+    assert _kind("试用期有几个月？") == "duration"  # how many months is a length, not a month
 
 
 def test_a_clause_states_the_kind_asked_or_not() -> None:
@@ -128,16 +135,19 @@ def test_a_clause_states_the_kind_asked_or_not() -> None:
     assert kinds["money"].stated_in("处五十万元以上一百万元以下的罚款")
     assert not kinds["money"].stated_in("建设30个")
     assert kinds["share"].stated_in("按百分之十五提取") and not kinds["share"].stated_in("按规定提取")
+    assert kinds["contact"].stated_in("详见 www.hunan.gov.cn 公告")
+    assert kinds["contact"].stated_in("地址：长沙市韶山路12号")
+    assert not kinds["contact"].stated_in("由省教育厅在官方网站公布")  # names a website, gives none
 
 
 def test_a_kind_nothing_states_counts_against_answering(searcher) -> None:
-    """The feature is set when the top three clauses state no value of the kind asked, and the fitted
+    """The feature is set when the first result states no value of the kind asked, and the fitted
     model lowers the confidence for it."""
     index = CONFIDENCE_FEATURES.index("kind_missing")
     asked = searcher.search("How much money does each think tank expert get paid per month?", top_k=3)
     kind = asked_kind("How much money does each think tank expert get paid per month?")
     assert kind is not None and kind.name == "money"
-    stated = any(kind.stated_in(hit.group.canonical) for hit in asked.hits)
+    stated = kind.stated_in(asked.hits[0].group.canonical)
     assert asked.features[index] == float(not stated)
     assert searcher.search("What will the think tank do?").features[index] == 0.0
     missing, present = (
