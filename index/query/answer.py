@@ -136,8 +136,9 @@ ANSWER_KINDS: tuple[AnswerKind, ...] = (
         r"多高|多远|多重|多宽|多深|面积|how (?:tall|high|far|heavy|wide|deep)",
         rf"{_NUMBER}\s*(?:米|公里|千米|厘米|毫米|克|公斤|千克|吨|平方米|亩|公顷)",
     ),
-    # Any other amount (how many, a limit): any quantity, article and list numbering aside.
-    AnswerKind("quantity", _ASKS_QUANTITY, _STATED_QUANTITY),
+    # Any other amount (how many, a limit): any quantity, article and list numbering aside, and dates
+    # too (a clause that says only 2022年4月1日 tells no "how many").
+    AnswerKind("quantity", _ASKS_QUANTITY, _STATED_QUANTITY, undated=True),
 )
 
 

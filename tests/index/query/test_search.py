@@ -123,6 +123,7 @@ def test_a_clause_states_the_kind_asked_or_not() -> None:
     kinds = {kind.name: kind for kind in ANSWER_KINDS}
     assert kinds["quantity"].stated_in("遴选建设5所左右楚怡优秀技工院校")
     assert kinds["quantity"].stated_in("试用期为三个月")
+    assert not kinds["quantity"].stated_in("2022年4月1日")  # a date is when, not how many
     # Article and list numbers number things; they state no quantity.
     assert not kinds["quantity"].stated_in("第十二条 教师应当遵守宪法、法律和职业道德。")
     assert not kinds["quantity"].stated_in("（一）加强组织领导。三、保障措施")
