@@ -99,26 +99,28 @@ class QuestionAnalyzer:
         if any(is_cjk(ch) for ch in text):
             text = self.simplified(text)  # traditional characters read as simplified
         english = has_english(text)
-        expansion = self.expander.expand(text)
-        stems = self.english.question_terms(text) if english else []
+        # The dictionaries read English spelt the American way (the model reads the question as written).
+        read = self.expander.respell(text) if english else text
+        expansion = self.expander.expand(read)
+        stems = self.english.question_terms(read) if english else []
         analysed = AnalysedQuestion(
             text=text,
             english=english,
             expansion=expansion,
-            concepts=self._concepts(text, expansion),
+            concepts=self._concepts(read, expansion),
             english_concepts=[Concept([stem]) for stem in dict.fromkeys(stems)],
-            asks_when=bool(ASKS_WHEN.search(text)),
-            asks_count=is_count_question(text),
-            asks_for=asked_kind(text),
-            asks_genre=asked_genre(text),
+            asks_when=bool(ASKS_WHEN.search(read)),
+            asks_count=is_count_question(read),
+            asks_for=asked_kind(read),
+            asks_genre=asked_genre(read),
         )
         if english:
-            analysed.untranslated, analysed.translated_share = untranslated_words(text, expansion)
+            analysed.untranslated, analysed.translated_share = untranslated_words(read, expansion)
             if analysed.untranslated:
                 analysed.untranslated_concepts = self.english.concepts(" ".join(analysed.untranslated))
         if len(self.title_words) >= 2:
             analysed.named_document = self._named_document(
-                set(self.tokenizer.tokens(text)) | set(stems), text
+                set(self.tokenizer.tokens(read)) | set(stems), read
             )
         return analysed
 

@@ -25,6 +25,7 @@ LEXICON_MAX_TERMS = 6  # a gloss shared by more corpus words than this says litt
 _MAX_PHRASE_WORDS = 4
 _WORD = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 _LOWER_CASE_WORD = re.compile(r"\b[a-z]+\b")
+_ENGLISH_RUN = re.compile(r"[A-Za-z]{4,}")
 _PARENTHETICAL = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 ENGLISH_STOPWORDS = frozenset(
     [
@@ -254,6 +255,36 @@ def word_forms(word: str) -> list[str]:
     return forms
 
 
+# British spellings that CC-CEDICT's American glosses do not know (centre, licence, organise, behaviour,
+# analyse, catalogue, programme, judgement), each rewritten the American way. A rule applies only to
+# a word nothing knows and only when its American form is known, so "premises", "advise" and "hour"
+# stay as they are.
+_BRITISH_SPELLINGS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"is(e|es|ed|ing|er|ers|ation|ations)$", r"iz\1"),
+        (r"ys(e|es|ed|ing)$", r"yz\1"),
+        (r"(?<=[a-z]{3})our(s|ed|ing|ite|ites|able)?$", r"or\1"),
+        (r"([bt])re(s)?$", r"\1er\2"),
+        (r"ence(s)?$", r"ense\1"),
+        (r"ogue(s)?$", r"og\1"),
+        (r"mme(s)?$", r"m\1"),
+        (r"dgement(s)?$", r"dgment\1"),
+    )
+)
+
+
+def american_spelling(word: str, known: Callable[[str], bool]) -> str:
+    """The word as CC-CEDICT's glosses would spell it, if it is a British spelling they do not know."""
+    if known(word):
+        return word
+    for pattern, replacement in _BRITISH_SPELLINGS:
+        respelt = pattern.sub(replacement, word)
+        if respelt != word and known(respelt):
+            return respelt
+    return word
+
+
 def english_words(text: str) -> list[str]:
     return [lemma(w) for w in _WORD.findall(text.lower().replace("’", "'").replace("'s", ""))]
 
@@ -383,6 +414,23 @@ class QueryExpander:
     def __init__(self, glossary: dict[str, list[str]], lexicon: dict[str, list[str]]) -> None:
         self.glossary = glossary
         self.lexicon = lexicon
+        # The words the glossary or the dictionary translates on their own.
+        self._known_words = {key for table in (glossary, lexicon) for key in table if " " not in key}
+
+    def knows(self, word: str) -> bool:
+        """Whether the glossary or the dictionary translates this word (in any of its plain forms)."""
+        return any(form in self._known_words for form in word_forms(lemma(word)))
+
+    def respell(self, text: str) -> str:
+        """The text with British spellings nothing here knows written the American way ("licence
+        centres" -> "license centers"), so that the dictionary and the glosses find them."""
+
+        def respelt(match: re.Match[str]) -> str:
+            word = match.group(0)
+            american = american_spelling(word.lower(), self.knows)
+            return word if american == word.lower() else american
+
+        return _ENGLISH_RUN.sub(respelt, text)
 
     def expand(self, question: str) -> Expansion:
         expansion = Expansion()

@@ -33,6 +33,15 @@ def test_an_english_question_s_framing_words_are_not_left_untranslated(searcher:
     assert {c.tokens[0] for c in asked.english_concepts} == {"parent", "notic", "zebra", "cross"}
 
 
+def test_a_british_spelling_is_translated_as_the_american_one_is(searcher: Searcher) -> None:
+    """CC-CEDICT's glosses spell "organization"; "organisations" found nothing on the real index."""
+    british = searcher.analyse("Which organisations will train the talent?")
+    american = searcher.analyse("Which organizations will train the talent?")
+    assert british.expansion.terms == american.expansion.terms and "组织" in british.expansion.terms
+    assert "organisation" not in british.untranslated
+    assert british.text == "Which organisations will train the talent?"  # shown and embedded as asked
+
+
 def test_a_name_spelt_in_pinyin_is_read_as_the_corpus_s_name(searcher: Searcher) -> None:
     """The seed notice's own name 楚怡 and the county 新化, written the way English writes them."""
     asked = searcher.analyse("How many Chuyi schools are there in Xinhua county?")

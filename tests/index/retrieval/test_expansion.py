@@ -8,6 +8,7 @@ import pytest
 
 from index.retrieval.expansion import (
     QueryExpander,
+    american_spelling,
     build_lexicon,
     lemma,
     load_glossary,
@@ -103,3 +104,32 @@ def test_names_spelt_in_pinyin_join_the_lexicon_and_common_words_do_not() -> Non
     lexicon = build_lexicon(vocabulary, senses, is_common_word=lambda word: word == "处以")
     assert lexicon["chuyi"] == ["楚怡"] and lexicon["xin hua"] == ["新化"]
     assert "take" not in lexicon and "ta ke" not in lexicon
+
+
+def test_british_spellings_the_dictionary_does_not_know_are_read_the_american_way() -> None:
+    """Pure logic, on a made-up lexicon: CC-CEDICT glosses in American spelling, so "licence" and
+    "centres" found nothing; a word is respelt only when it is unknown and its respelling is known."""
+    lexicon = {
+        word: ["译"]
+        for word in (
+            "center",
+            "license",
+            "organization",
+            "behavior",
+            "program",
+            "analyze",
+            "advise",
+            "premise",
+        )
+    }
+    expander = QueryExpander({}, lexicon)
+    assert (
+        expander.respell("Licence centres: organisations' behaviour, programmes; analysed")
+        == "license centers: organizations' behavior, programs; analyzed"
+    )
+    # Known words stay, however British they look; so does a word whose respelling is unknown too.
+    assert expander.respell("advise on the premises of a fertiliser plant") == (
+        "advise on the premises of a fertiliser plant"
+    )
+    assert american_spelling("hour", lambda word: word == "hor") == "hour"  # "our" needs a stem before it
+    assert american_spelling("labour", lambda word: word == "labor") == "labor"
