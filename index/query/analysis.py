@@ -3,10 +3,11 @@
 `QuestionAnalyzer.analyse` normalises the question (NFKC; traditional characters
 read as simplified), tokenises it once each way (jieba search-mode tokens,
 precise-mode words, English stems), translates its English through the glossary
-and the corpus lexicon, builds the concepts BM25 scores, and notes what kind of
-question it is (asks when, how many, for a quantity; names a document by its
-title or a genre of document). The
-result is a plain `AnalysedQuestion`; nothing downstream walks the text again.
+and the corpus lexicon (a British spelling they do not know read the American
+way), builds the concepts BM25 scores, and notes what kind of question it is
+(asks when, how many, for a quantity; names a document by its title or a genre
+of document). The result is a plain `AnalysedQuestion`; nothing downstream
+walks the text again.
 """
 
 from __future__ import annotations
