@@ -35,7 +35,16 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
 
         sets = {
             name: read_set(DATA / f"{name}.jsonl")
-            for name in ("multidoc", "statutes", "helpdesk", "enquiries", "chat", "portal", "frontdesk")
+            for name in (
+                "multidoc",
+                "statutes",
+                "helpdesk",
+                "enquiries",
+                "chat",
+                "portal",
+                "frontdesk",
+                "hotline",
+            )
         } | {"dev": read_set(DEV)}
         answers = {item["id"]: ask(item) for items in sets.values() for item in items}
         summaries = {
@@ -45,10 +54,12 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
         # The unanswerable sets the fit reads, one list for both.
         unanswerable = [item for path in UNANSWERABLE_SETS.values() for item in read_set(path)]
         caught = [not ask(item)["answerable"] for item in unanswerable]
-        # The fifth set is kept out of the fit (scripts/fit_fusion.py), to judge the next change unseen.
-        unseen_caught = [
-            not ask(item)["answerable"] for item in read_set(DATA / "frontdesk_unanswerable.jsonl")
-        ]
+        # The fifth and sixth sets are kept out of the fit (scripts/fit_fusion.py), to judge the next
+        # change unseen.
+        unseen_caught = {
+            name: [not ask(item)["answerable"] for item in read_set(DATA / f"{name}_unanswerable.jsonl")]
+            for name in ("frontdesk", "hotline")
+        }
     floors = {
         "multidoc": (0.92, 0.97),
         "statutes": (0.84, 0.92),
@@ -57,6 +68,7 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
         "chat": (0.72, 0.8),
         "portal": (0.93, 0.96),
         "frontdesk": (0.77, 0.86),  # unseen by the fit: 0.800 / 0.889 at its first run
+        "hotline": (0.75, 0.93),  # unseen by the fit: 0.778 / 0.956 at its first run
         "dev": (0.9, 0.95),
     }
     # Two of the portal set's seed questions name, in their gold support, a variant that has the gold
@@ -70,8 +82,10 @@ def test_frozen_sets_through_the_real_service_over_seven_documents(
         assert summary["provenance"] >= provenance_floors.get(name, 1.0), (name, summary)
     flagged = [not body["answerable"] for body in answers.values()]
     assert sum(caught) / len(caught) >= 0.62, caught  # 96 of 142 (0.68) fitted, over HTTP
-    # 6 of 15 at its first run; 11 of 15 once the kind asked is read in the first result (still unseen)
-    assert sum(unseen_caught) >= 10, unseen_caught
+    # frontdesk: 6 of 15 at its first run; 11 of 15 once the kind asked is read in the first result
+    # (still unseen). hotline: 7 of 20 at its first run, by this model and the one before it alike.
+    assert sum(unseen_caught["frontdesk"]) >= 10, unseen_caught
+    assert sum(unseen_caught["hotline"]) >= 6, unseen_caught
     assert sum(flagged) / len(flagged) <= 0.05, flagged
     for body in answers.values():
         assert 0.0 <= body["confidence"] <= 1.0
