@@ -414,12 +414,10 @@ class QueryExpander:
     def __init__(self, glossary: dict[str, list[str]], lexicon: dict[str, list[str]]) -> None:
         self.glossary = glossary
         self.lexicon = lexicon
-        # The words the glossary or the dictionary translates on their own.
-        self._known_words = {key for table in (glossary, lexicon) for key in table if " " not in key}
 
     def knows(self, word: str) -> bool:
         """Whether the glossary or the dictionary translates this word (in any of its plain forms)."""
-        return any(form in self._known_words for form in word_forms(lemma(word)))
+        return self._lookup(lemma(word)) is not None
 
     def respell(self, text: str) -> str:
         """The text with British spellings nothing here knows written the American way ("licence
