@@ -87,7 +87,9 @@ ANSWER_KINDS: tuple[AnswerKind, ...] = (
         r"电话|手机号|联系方式|邮箱地址|哪个网站|什么网站|官网|官方网站|网址|地址|phone number|telephone"
         r"|e-?mail address|contact (?:number|details)|website|web ?site|\burl\b"
         r"|(?:street|mailing|postal|home|office) address|address of",
-        r"\d{3,}[-\s]?\d{4,}|@|https?:|www\.|\.(?:cn|com|org|net)\b|\d+号",
+        # A house number (韶山路12号), never a date (9月10号, removed first) or a decree's (第591号).
+        r"\d{3,}[-\s]?\d{4,}|@|https?:|www\.|\.(?:cn|com|org|net)\b|(?<![第\d])\d+号",
+        undated=True,
     ),
     _kind(
         "share",

@@ -139,6 +139,8 @@ def test_a_clause_states_the_kind_asked_or_not() -> None:
     assert kinds["contact"].stated_in("详见 www.hunan.gov.cn 公告")
     assert kinds["contact"].stated_in("地址：长沙市韶山路12号")
     assert not kinds["contact"].stated_in("由省教育厅在官方网站公布")  # names a website, gives none
+    assert not kinds["contact"].stated_in("每年9月10号为教师节")  # a date is no house number
+    assert not kinds["contact"].stated_in("国务院令第591号公布")  # nor is a decree's number
 
 
 def test_a_kind_nothing_states_counts_against_answering(searcher) -> None:
