@@ -31,6 +31,10 @@ never seen.
    held out with the rest (the held-out searches above use it).
 5. `--write`: fit all three on everything and write `index/query/data/fusion.json`
    with the held-out report beside the weights.
+6. `--by-document`: one fold per document instead (a question's document is the one
+   its answering clauses belong to; unanswerable questions are spread by hash), so
+   each document's questions are answered by models fitted without a single question
+   about it: how the fit carries to a document nobody wrote questions for.
 """
 
 from __future__ import annotations
@@ -113,6 +117,17 @@ class MemoEmbedder:
                 zip([(t, purpose) for t in missing], self.inner.embed_batch(missing, purpose), strict=True)
             )
         return np.stack([self._memo[(t, purpose)] for t in texts])
+
+
+def document_folds(documents: np.ndarray, items: list[tuple[str, dict]]) -> tuple[np.ndarray, int]:
+    """One fold per document (by name), and how many: a question answered by no group ("") is
+    spread over them by hash."""
+    names = sorted(set(documents.tolist()) - {""})
+    folds = [
+        names.index(document) if document else fold_of(item["id"], name, len(names))
+        for document, (name, item) in zip(documents.tolist(), items, strict=True)
+    ]
+    return np.array(folds, dtype=int), len(names)
 
 
 def answering_groups(searcher, evaluator, item: dict) -> np.ndarray:
@@ -248,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--var", type=Path, default=Path(tempfile.gettempdir()) / "concord-fit")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--write", action="store_true", help="write index/query/data/fusion.json")
+    parser.add_argument("--by-document", action="store_true", help="one fold per document (not with --write)")
     args = parser.parse_args(argv)
+    if args.by_document and args.write:
+        parser.error("--by-document measures; the shipped fit uses folds by question")
 
     from index.query.fusion import CONFIDENCE_FEATURES, FEATURES, FITTED, Fusion
     from index.query.rerank import Reranker
@@ -276,9 +294,18 @@ def main(argv: list[str] | None = None) -> int:
     matrices = np.stack([feature_rows(searcher, item["question"]) for _, item in items])
     targets = np.stack([answering_groups(searcher, evaluator, item) for _, item in items])
     languages = np.array([item.get("lang", "zh") for _, item in items])
-    folds = np.array([fold_of(item["id"], name, args.folds) for name, item in items])
-    unanswerable_folds = np.array([fold_of(item["id"], name, args.folds) for name, item in nothing])
     trainable = targets.any(axis=1)
+    documents = np.array(
+        [
+            searcher.index.groups[int(np.argmax(answering))].document if answering.any() else ""
+            for answering in targets
+        ]
+    )
+    if args.by_document:
+        folds, args.folds = document_folds(documents, items)
+    else:
+        folds = np.array([fold_of(item["id"], name, args.folds) for name, item in items])
+    unanswerable_folds = np.array([fold_of(item["id"], name, args.folds) for name, item in nothing])
     print(f"{int((~trainable).sum())} answerable questions have no answering group", file=sys.stderr)
 
     def fit_all(rows: np.ndarray) -> dict[str, tuple[np.ndarray, float, dict[int, np.ndarray]]]:
@@ -297,6 +324,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Held-out ranking: each fold answered by the weights fitted on the others, through Searcher.search.
     rows_by_set: dict[str, list[dict]] = {name: [] for name in ANSWERABLE_SETS}
+    rows_by_document: dict[str, list[dict]] = {}
     held_features = np.zeros((len(items), len(CONFIDENCE_FEATURES)))
     nothing_features = np.zeros((len(nothing), len(CONFIDENCE_FEATURES)))
     for fold in range(args.folds):
@@ -311,15 +339,16 @@ def main(argv: list[str] | None = None) -> int:
         for number in np.flatnonzero(folds == fold):
             name, item = items[number]
             result = searcher.search(item["question"], 5)
-            rows_by_set[name].append(evaluator.judge(item, as_results(result.hits)))
+            judged_row = evaluator.judge(item, as_results(result.hits))
+            rows_by_set[name].append(judged_row)
+            rows_by_document.setdefault(documents[number] or "(none)", []).append(judged_row)
             held_features[number] = result.features
         for number in np.flatnonzero(unanswerable_folds == fold):
             nothing_features[number] = searcher.search(nothing[number][1]["question"], 5).features
 
-    report: dict = {"folds": args.folds, "ranking": {}, "answerability": {}}
-    for name, rows in rows_by_set.items():
+    def figures(rows: list[dict]) -> dict:
         summary = evaluator.summarize(rows)
-        figures = {
+        return {
             "n": summary["n"],
             "hit@1": round(summary["all"]["hit@1"], 3),
             "en hit@1": round(summary.get("en", {}).get("hit@1", float("nan")), 3),
@@ -327,8 +356,16 @@ def main(argv: list[str] | None = None) -> int:
             "hit@3": round(summary["all"]["hit@3"], 3),
             "mrr": round(summary["all"]["mrr"], 3),
         }
-        report["ranking"][name] = figures
-        print(f"held-out {name:10} {json.dumps(figures)}")
+
+    report: dict = {"folds": args.folds, "ranking": {}, "answerability": {}}
+    for name, rows in rows_by_set.items():
+        report["ranking"][name] = figures(rows)
+        print(f"held-out {name:10} {json.dumps(report['ranking'][name])}")
+    print(
+        f"held-out all        {json.dumps(figures([row for rows in rows_by_set.values() for row in rows]))}"
+    )
+    for document, rows in sorted(rows_by_document.items()):
+        print(f"held-out document {document:40} {json.dumps(figures(rows))}")
 
     # Answerability, cross-validated over the held-out searches' features: each fold's logits come
     # from a model fitted on the other folds, and so does the threshold it is judged by.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from index.query.fusion import FITTED
-from scripts.fit_fusion import fitted_text
+from scripts.fit_fusion import document_folds, fitted_text
 
 
 def test_the_fitted_text_reads_back_the_same_with_each_tree_on_one_line() -> None:
@@ -21,3 +23,14 @@ def test_the_fitted_text_reads_back_the_same_with_each_tree_on_one_line() -> Non
 def test_a_fit_without_trees_is_written_as_plain_indented_json() -> None:
     data = {"features": ["dense"], "weights": {"zh": [1.0], "en": [0.5]}}
     assert fitted_text(data) == json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
+def test_folds_by_document_hold_out_each_document_whole() -> None:
+    """Pure logic: every question about one document shares its fold, one fold per document; a
+    question no group answers is spread over the same folds."""
+    documents = np.array(["teachers", "seeds", "teachers", "", "seeds"])
+    items = [("set", {"id": f"q{n}"}) for n in range(len(documents))]
+    folds, count = document_folds(documents, items)
+    assert count == 2
+    assert folds[0] == folds[2] != folds[1] == folds[4]
+    assert 0 <= folds[3] < count
